@@ -1,0 +1,288 @@
+"""From a question to the sentences worth quoting: retrieval, reranking, the no-answer decision.
+
+1. The question's terms, plus their spelling variants found in the corpus (a transliterated name
+   spelled with غ/ج/ق/ك or with/without long vowels; a clitic ب/ك/ل/ف the light stemmer left on).
+2. BM25 (the index) finds candidates; each is scored again by how much of the question it covers
+   (idf-weighted share of the question's terms it contains) and, gently, by whether it holds the
+   kind of thing the question word asks for (كم → a number, متى → a time...).
+3. The corpus "answers" only when the best sentence covers enough of the question; otherwise the
+   honest reply is "not found", never the least bad sentence.
+4. Near-duplicates are merged, fragments get their neighbour as context, matched words are marked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from .arabic import analyze, normalize, skeleton, term, tokens
+from .snapshot import Snapshot
+
+__all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
+
+
+@dataclass(frozen=True, slots=True)
+class DocInfo:
+    """What a citation shows of a document."""
+
+    id: str
+    file: str
+    title: str
+    source: str | None
+    date: str | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Extract:
+    """One quoted sentence with its citation and the spans of the question's words in it."""
+
+    rank: int
+    score: float
+    position: int
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    doc: DocInfo
+    paragraph: int
+    sentence: int
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What Sanad replies: extracts when the corpus answers, suggestions when it does not."""
+
+    question: str
+    answered: bool
+    confidence: str  # "high" | "medium" | "low" | "none"
+    extracts: tuple[Extract, ...]
+    more: bool
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The answer layer's few parameters, in one place (values chosen on the whole development set)."""
+
+    candidates: int = 60  # BM25 candidates reranked
+    variant_weight: float = 0.7  # a spelling variant counts this much of the word itself
+    coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score
+    kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for
+    answer_coverage: float = 0.5  # the best sentence must cover this share of the question
+    extract_coverage: float = 0.34  # further extracts must cover at least this share
+    duplicate_jaccard: float = 0.8  # sentences sharing this share of terms are one extract
+
+
+DEFAULT_POLICY = Policy()
+
+# ------------------------------------------------------------------ question kinds
+
+_KIND_WORDS = {
+    "quantity": ("كم", "how many", "how much"),
+    "time": ("متى", "when"),
+    "place": ("اين", "where"),
+    "person": ("من هو", "من هي", "من هم", "who"),
+    "reason": ("لماذا", "لم", "why"),
+}
+_NUMBER_WORDS = {normalize(w) for w in (
+    "ألف", "آلاف", "ألفا", "مليون", "ملايين", "مليار", "مئة", "مائة", "مئات", "عشرة", "عشرات", "اثنين", "اثنان",
+    "ثلاثة", "ثلاث", "أربعة", "أربع", "خمسة", "خمس", "ستة", "ست", "سبعة", "سبع", "ثمانية", "تسعة", "عشر",
+    "عشرين", "ثلاثين", "أربعين", "خمسين", "نحو", "حوالي", "أكثر", "واحد", "واحدة")}
+_TIME_WORDS = {normalize(w) for w in (
+    "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
+    "السبت", "الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "أمس", "اليوم", "غدا", "الشهر",
+    "الأسبوع", "العام", "السنة", "الماضي", "الماضية", "المقبل", "عندما", "بعد", "قبل", "خلال", "منذ", "عام")}
+_PLACE_WORDS = {normalize(w) for w in ("مدينة", "منطقة", "في", "شرق", "غرب", "شمال", "جنوب", "قرب", "بالقرب", "عاصمة")}
+_REASON_WORDS = {normalize(w) for w in ("بسبب", "لأن", "لان", "نتيجة", "أجل", "بهدف", "لدعم", "مقابل", "ردا", "لتعزيز")}
+_YEAR = re.compile(r"\b(19|20)\d\d\b")
+
+
+def question_kind(question: str) -> str | None:
+    """What the question word asks for: quantity, time, place, person, reason, or None."""
+    words = [normalize(t.text) for t in tokens(question)]
+    text = " ".join(words)
+    for kind, cues in _KIND_WORDS.items():
+        for cue in cues:
+            if (" " in cue and f" {normalize(cue)} " in f" {text} ") or normalize(cue) in words[:3]:
+                return kind
+    return None
+
+
+def _holds(kind: str | None, sentence: str) -> bool:
+    """Whether a sentence contains the kind of thing the question asks for."""
+    if kind is None:
+        return False
+    words = {normalize(t.text) for t in tokens(sentence)}
+    if kind == "quantity":
+        return any(w[:1].isdigit() for w in words) or bool(words & _NUMBER_WORDS)
+    if kind == "time":
+        return bool(_YEAR.search(sentence)) or bool(words & _TIME_WORDS)
+    if kind == "place":
+        return bool(words & _PLACE_WORDS)
+    if kind == "reason":
+        return bool(words & _REASON_WORDS)
+    return False
+
+
+# ------------------------------------------------------------------ the question's terms
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A question term with the corpus spellings that count for it, and its weight in coverage."""
+
+    term: str
+    forms: dict[str, float]  # corpus term -> weight (1.0 for the term itself)
+    idf: float
+
+
+def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
+    if abs(len(a) - len(b)) > limit:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+        if min(cur) > limit:
+            return False
+        prev = cur
+    return prev[-1] <= limit
+
+
+def _clitic_forms(t: str) -> list[str]:
+    """The same word with a one-letter proclitic removed or added (بلينكن/لبلينكن, لروسيا/روسيا)."""
+    forms = [c + t for c in "وفبكل"]
+    if t[:1] in "وفبكل" and len(t) >= 4:
+        forms.append(t[1:])
+    return forms
+
+
+def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> list[_Group]:
+    stats = snapshot.index.term_stats
+    unseen_idf = math.log((len(snapshot) + 0.5) / 0.5) if len(snapshot) else 1.0
+    groups = []
+    for t in dict.fromkeys(question_terms):
+        forms: dict[str, float] = {}
+        if stats.df(t):
+            forms[t] = 1.0
+        weight = policy.variant_weight
+        arabic = "\u0600" <= t[0] <= "\u06ff"
+        if arabic and len(t) >= 3:
+            for v in snapshot.variants.get(skeleton(t), ()):
+                if v != t and _edit_distance_at_most(v, t, 2 if len(t) >= 5 else 1):
+                    forms.setdefault(v, weight)
+            for v in _clitic_forms(t):
+                if stats.df(v):
+                    forms.setdefault(v, weight)
+        idf = max((stats.idf(f) for f in forms), default=unseen_idf)
+        groups.append(_Group(t, forms, max(idf, 1e-6)))
+    return groups
+
+
+# ------------------------------------------------------------------ answering
+
+@dataclass(slots=True)
+class _Candidate:
+    position: int
+    bm25: float
+    coverage: float
+    matched: set[str]
+    terms: set[str]
+    score: float = 0.0
+
+
+def _fragment(text: str) -> bool:
+    """A sentence that leans on the one before it: it opens with a connective or a pronoun, or is very short."""
+    words = [normalize(t.text) for t in tokens(text)[:2]]
+    return len(tokens(text)) < 6 or bool(words and words[0] in _LEANING)
+
+
+_LEANING = {normalize(w) for w in (
+    "وأضاف", "وأضافت", "أضاف", "أضافت", "وتابع", "وتابعت", "وأشار", "وأشارت", "وقال", "وقالت", "كما", "لكن",
+    "لكنه", "لكنها", "ولكن", "هو", "هي", "هم", "وهو", "وهي", "وهم", "هذا", "وهذا", "هذه", "وهذه", "ذلك", "وذلك",
+    "وكان", "وكانت", "إنه", "إنها", "وأكد", "وأكدت", "ومع", "غير", "بيد")}
+
+
+def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
+           policy: Policy = DEFAULT_POLICY) -> Answer:
+    """Answer a question from the snapshot: a page of extracts, or an honest "not found"."""
+    question = question.strip()
+    groups = _groups(snapshot, analyze(question), policy)
+    if not groups or not any(g.forms for g in groups):
+        return Answer(question, False, "none", (), False, _suggestions(snapshot, []))
+    weights: dict[str, float] = {}
+    for g in groups:
+        for form, w in g.forms.items():
+            weights[form] = max(weights.get(form, 0.0), w)
+    hits = snapshot.index.search_terms(weights, k=max(policy.candidates, (offset + top) * 4))
+    total_idf = sum(g.idf for g in groups)
+    kind = question_kind(question)
+    candidates = []
+    for hit in hits:
+        text = snapshot.text(hit.position)
+        sentence_terms = set(analyze(text))
+        matched = {g.term for g in groups if sentence_terms & g.forms.keys()}
+        coverage = sum(g.idf for g in groups if g.term in matched) / total_idf
+        c = _Candidate(hit.position, hit.score, coverage, matched, sentence_terms)
+        c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * _holds(kind, text))
+        candidates.append(c)
+    candidates.sort(key=lambda c: (-c.score, c.position))
+    answered = bool(candidates) and max(c.coverage for c in candidates) >= policy.answer_coverage
+    if not answered:
+        return Answer(question, False, "none", (), False, _suggestions(snapshot, candidates))
+    chosen = _distinct([c for c in candidates if c.coverage >= policy.extract_coverage], policy)
+    page = chosen[offset:offset + top]
+    forms = {f for g in groups for f in g.forms}
+    extracts = tuple(_extract(snapshot, c, offset + i + 1, forms) for i, c in enumerate(page))
+    best = chosen[0].coverage
+    confidence = "high" if best >= 0.85 else "medium" if best >= 0.65 else "low"
+    return Answer(question, True, confidence, extracts, len(chosen) > offset + top)
+
+
+def _distinct(candidates: list[_Candidate], policy: Policy) -> list[_Candidate]:
+    """Drop sentences that repeat one already chosen (same wording, or nearly the same terms)."""
+    chosen: list[_Candidate] = []
+    for c in candidates:
+        if any(len(c.terms & o.terms) / max(1, len(c.terms | o.terms)) >= policy.duplicate_jaccard for o in chosen):
+            continue
+        chosen.append(c)
+    return chosen
+
+
+def _extract(snapshot: Snapshot, c: _Candidate, rank: int, forms: set[str]) -> Extract:
+    loc = snapshot.locate(c.position)
+    text = loc.text
+    before = after = None
+    if _fragment(text):
+        prev = snapshot.neighbour(c.position, -1)
+        before = snapshot.text(prev) if prev is not None else None
+    if text.rstrip().endswith(":"):
+        nxt = snapshot.neighbour(c.position, +1)
+        after = snapshot.text(nxt) if nxt is not None else None
+    d = loc.doc
+    return Extract(rank, round(c.score, 6), c.position, text, highlight(text, forms),
+                   DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph, loc.sentence, before, after)
+
+
+def highlight(text: str, forms: set[str]) -> tuple[tuple[int, int], ...]:
+    """Spans of the words in `text` whose index term is one of `forms`."""
+    return tuple((t.start, t.end) for t in tokens(text) if term(t.text) in forms)
+
+
+def _suggestions(snapshot: Snapshot, candidates: list[_Candidate], limit: int = 3) -> tuple[str, ...]:
+    """Titles of the documents closest to the question, else the corpus's first documents."""
+    titles: list[str] = []
+    for c in candidates:
+        title = snapshot.locate(c.position).doc.title
+        if title not in titles:
+            titles.append(title)
+        if len(titles) == limit:
+            break
+    for d in snapshot.documents:
+        if len(titles) >= limit:
+            break
+        if d.title not in titles:
+            titles.append(d.title)
+    return tuple(titles)

@@ -1,0 +1,108 @@
+"""A corpus snapshot: documents, the flat table of their sentences, and the BM25 index over it.
+
+A snapshot never changes once built; a reload builds a new one and swaps the reference,
+so a question being answered always sees one consistent corpus. Sentence positions
+(0-based, in document order) are what the index returns and what buttons refer to.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+
+import numpy as np
+
+from .arabic import analyze, skeleton
+from .corpus import Document
+from .index import Index
+
+__all__ = ["Snapshot", "Location"]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a sentence stands: its document, paragraph (1-based number), and offsets."""
+
+    doc: Document
+    paragraph: int  # 1-based paragraph number in the document
+    paragraph_index: int  # index into doc.paragraphs
+    sentence: int  # 1-based sentence number in the document
+    sentence_index: int  # index into the paragraph's sentences
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        return self.doc.text[self.start:self.end]
+
+
+class Snapshot:
+    """Documents + sentence table + index, immutable; build with `Snapshot.build` or `from_parts`."""
+
+    def __init__(self, documents: list[Document], index: Index, built_at: datetime | None = None,
+                 fingerprint: str = "", corpus_dir: str = ""):
+        self.documents = tuple(documents)
+        self.index = index
+        self.built_at = built_at or datetime.now(timezone.utc)
+        self.fingerprint = fingerprint
+        self.corpus_dir = corpus_dir
+        doc, par, sent = [], [], []
+        for d_i, d in enumerate(self.documents):
+            for p_i, p in enumerate(d.paragraphs):
+                for s_i in range(len(p.sentences)):
+                    doc.append(d_i)
+                    par.append(p_i)
+                    sent.append(s_i)
+        self._doc = np.asarray(doc, dtype=np.int32)
+        self._par = np.asarray(par, dtype=np.int32)
+        self._sent = np.asarray(sent, dtype=np.int32)
+        # 1-based sentence number within its document: position minus the document's first position.
+        first = np.zeros(len(self.documents) + 1, dtype=np.int64)
+        np.cumsum([d.sentence_count() for d in self.documents], out=first[1:])
+        self._doc_first = first
+        if len(index) != len(doc):
+            raise ValueError(f"index has {len(index)} sentences, documents have {len(doc)}")
+
+    @classmethod
+    def build(cls, documents: list[Document], *, fingerprint: str = "", corpus_dir: str = "",
+              progress: bool = False) -> "Snapshot":
+        """Index the documents' sentences (analysis included)."""
+        texts = [d.text[a:b] for d in documents for p in d.paragraphs for a, b in p.sentences]
+        return cls(documents, Index.build(texts, analyze, progress=progress),
+                   fingerprint=fingerprint, corpus_dir=corpus_dir)
+
+    def __len__(self) -> int:
+        return len(self._doc)
+
+    @property
+    def paragraph_count(self) -> int:
+        return sum(len(d.paragraphs) for d in self.documents)
+
+    def locate(self, position: int) -> Location:
+        """The document, paragraph and offsets of the sentence at `position`."""
+        d_i, p_i, s_i = int(self._doc[position]), int(self._par[position]), int(self._sent[position])
+        doc = self.documents[d_i]
+        paragraph = doc.paragraphs[p_i]
+        start, end = paragraph.sentences[s_i]
+        return Location(doc, paragraph.number, p_i, position - int(self._doc_first[d_i]) + 1, s_i, start, end)
+
+    def text(self, position: int) -> str:
+        return self.locate(position).text
+
+    def neighbour(self, position: int, step: int) -> int | None:
+        """The position of the previous (-1) or next (+1) sentence in the same paragraph, if any."""
+        other = position + step
+        if 0 <= other < len(self._doc) and self._doc[other] == self._doc[position] \
+                and self._par[other] == self._par[position]:
+            return other
+        return None
+
+    @cached_property
+    def variants(self) -> dict[str, list[str]]:
+        """Vocabulary terms grouped by consonant skeleton, for matching spelling variants of names."""
+        groups: dict[str, list[str]] = defaultdict(list)
+        for term in self.index.vocabulary:
+            groups[skeleton(term)].append(term)
+        return dict(groups)

@@ -1,0 +1,279 @@
+"""The SQLite database (through aiosqlite): the indexed corpus, the question log, feedback, chat settings.
+
+One file holds everything. The corpus and its index are replaced in a single transaction, so a
+crash mid-reload leaves the old corpus or the new one, never a mix. The schema is versioned with
+`PRAGMA user_version`; older databases are migrated forward, newer ones refused.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import aiosqlite
+
+from .corpus import Document, Paragraph
+
+__all__ = ["Store", "StoreError", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+# Each entry migrates from version i to i + 1; the first one creates the schema.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, file TEXT NOT NULL, title TEXT NOT NULL,
+        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL);
+    CREATE TABLE paragraphs (
+        doc INTEGER NOT NULL REFERENCES documents(row), number INTEGER NOT NULL,
+        start INTEGER NOT NULL, "end" INTEGER NOT NULL, PRIMARY KEY (doc, number)) WITHOUT ROWID;
+    CREATE TABLE sentences (
+        position INTEGER PRIMARY KEY, doc INTEGER NOT NULL, paragraph INTEGER NOT NULL,
+        number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    CREATE TABLE index_blob (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
+    CREATE INDEX questions_ts ON questions (ts);
+    CREATE INDEX questions_user ON questions (user_hash);
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL, user_hash TEXT NOT NULL, value INTEGER NOT NULL, ts REAL NOT NULL,
+        PRIMARY KEY (question_id, user_hash));
+    CREATE TABLE chat_settings (
+        chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_id, key));
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    """,
+]
+assert len(_MIGRATIONS) == SCHEMA_VERSION
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, unreadable file); the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCorpus:
+    """The corpus as the database last saved it, with the serialised index."""
+
+    fingerprint: str
+    built_at: datetime
+    corpus_dir: str
+    documents: list[Document]
+    index_blob: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """What admins see in /stats."""
+
+    questions_today: int
+    questions_total: int
+    unanswered_share: float
+    median_latency_ms: float
+    top_questions: list[tuple[str, int]]
+    top_unanswered: list[tuple[str, int]]
+    feedback_up: int
+    feedback_down: int
+
+
+class Store:
+    """Async access to Sanad's SQLite database; open with `await Store.open(path)`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path):
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> "Store":
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except Exception as e:  # sqlite3.OperationalError and friends: say which file and why
+            raise StoreError(f"cannot open database {path}: {e}") from e
+        store = cls(db, path)
+        try:
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute("PRAGMA synchronous = NORMAL")
+            await store._migrate()
+        except StoreError:
+            await db.close()
+            raise
+        except Exception as e:
+            await db.close()
+            raise StoreError(f"cannot use database {path}: {e}") from e
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"database {self.path} has schema version {version}, newer than this Sanad "
+                f"understands ({SCHEMA_VERSION}); upgrade Sanad or set SANAD_DB to another file")
+        for target in range(version, SCHEMA_VERSION):
+            try:  # the script and the version bump commit together or not at all
+                await self._db.executescript(
+                    f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; PRAGMA user_version = {target + 1}; COMMIT;")
+            except Exception:
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------ corpus
+
+    async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes) -> datetime:
+        """Replace the stored corpus and index in one transaction; returns the build time recorded."""
+        built_at = datetime.now(timezone.utc)
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in ("sentences", "paragraphs", "documents", "index_blob"):
+                await db.execute(f"DELETE FROM {table}")
+            await db.executemany(
+                "INSERT INTO documents (row, id, file, title, source, date, url, text) VALUES (?,?,?,?,?,?,?,?)",
+                ((i, d.id, d.file, d.title, d.source, d.date, d.url, d.text) for i, d in enumerate(documents)))
+            await db.executemany(
+                'INSERT INTO paragraphs (doc, number, start, "end") VALUES (?,?,?,?)',
+                ((i, p.number, p.start, p.end) for i, d in enumerate(documents) for p in d.paragraphs))
+            await db.executemany(
+                'INSERT INTO sentences (position, doc, paragraph, number, start, "end") VALUES (?,?,?,?,?,?)',
+                _sentence_rows(documents))
+            await db.execute("INSERT INTO index_blob (id, data) VALUES (1, ?)", (index_blob,))
+            for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
+                await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return built_at
+
+    async def load_corpus(self) -> StoredCorpus | None:
+        """The stored corpus, or None when nothing was saved yet."""
+        db = self._db
+        meta = dict(await (await db.execute("SELECT key, value FROM meta")).fetchall())
+        blob = await (await db.execute("SELECT data FROM index_blob WHERE id = 1")).fetchone()
+        if "fingerprint" not in meta or blob is None:
+            return None
+        docs = await (await db.execute(
+            "SELECT row, id, file, title, source, date, url, text FROM documents ORDER BY row")).fetchall()
+        paragraphs: dict[int, list[tuple[int, int, int]]] = {}
+        for doc, number, start, end in await (await db.execute(
+                'SELECT doc, number, start, "end" FROM paragraphs ORDER BY doc, number')).fetchall():
+            paragraphs.setdefault(doc, []).append((number, start, end))
+        sentences: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for doc, paragraph, start, end in await (await db.execute(
+                'SELECT doc, paragraph, start, "end" FROM sentences ORDER BY position')).fetchall():
+            sentences.setdefault((doc, paragraph), []).append((start, end))
+        documents = [
+            Document(id_, file, title, source, date, url, text, tuple(
+                Paragraph(n, a, b, tuple(sentences.get((row, n), ()))) for n, a, b in paragraphs.get(row, ())))
+            for row, id_, file, title, source, date, url, text in docs
+        ]
+        return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
+                            meta.get("corpus_dir", ""), documents, bytes(blob[0]))
+
+    # ------------------------------------------------------------ question log, feedback, settings
+
+    async def log_question(self, *, chat_id: int, user_hash: str, question: str, answered: bool,
+                           top_doc: str | None, latency_ms: float) -> int:
+        """Record one question; returns its id (used by buttons and feedback)."""
+        cur = await self._db.execute(
+            "INSERT INTO questions (ts, chat_id, user_hash, question, answered, top_doc, latency_ms) VALUES (?,?,?,?,?,?,?)",
+            (time.time(), chat_id, user_hash, question, int(answered), top_doc, latency_ms))
+        return cur.lastrowid
+
+    async def get_question(self, question_id: int) -> tuple[int, str] | None:
+        """(chat id, question text) of a logged question, to serve its buttons."""
+        row = await (await self._db.execute(
+            "SELECT chat_id, question FROM questions WHERE id = ?", (question_id,))).fetchone()
+        return (row[0], row[1]) if row else None
+
+    async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
+        """Record 👍 (+1) or 👎 (-1); one vote per user per question, the latest wins."""
+        await self._db.execute(
+            "INSERT OR REPLACE INTO feedback (question_id, user_hash, value, ts) VALUES (?,?,?,?)",
+            (question_id, user_hash, 1 if value > 0 else -1, time.time()))
+
+    async def get_chat_setting(self, chat_id: int, key: str, default: str | None = None) -> str | None:
+        row = await (await self._db.execute(
+            "SELECT value FROM chat_settings WHERE chat_id = ? AND key = ?", (chat_id, key))).fetchone()
+        return row[0] if row else default
+
+    async def set_chat_setting(self, chat_id: int, key: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO chat_settings (chat_id, key, value) VALUES (?,?,?)", (chat_id, key, value))
+
+    async def stats(self, *, top: int = 5, now: float | None = None) -> Stats:
+        """Usage figures for admins: volume, unanswered share, latency, top (unanswered) questions, feedback."""
+        db = self._db
+        now = time.time() if now is None else now
+        midnight = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        (total, unanswered) = await (await db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(answered = 0), 0) FROM questions")).fetchone()
+        (today,) = await (await db.execute(
+            "SELECT COUNT(*) FROM questions WHERE ts >= ?", (midnight.timestamp(),))).fetchone()
+        latencies = [r[0] for r in await (await db.execute(
+            "SELECT latency_ms FROM questions ORDER BY id DESC LIMIT 10000")).fetchall()]
+        top_q = await (await db.execute(
+            "SELECT question, COUNT(*) AS n FROM questions GROUP BY question ORDER BY n DESC, MAX(id) DESC LIMIT ?",
+            (top,))).fetchall()
+        top_u = await (await db.execute(
+            "SELECT question, COUNT(*) AS n FROM questions WHERE answered = 0 GROUP BY question "
+            "ORDER BY n DESC, MAX(id) DESC LIMIT ?", (top,))).fetchall()
+        (up, down) = await (await db.execute(
+            "SELECT COALESCE(SUM(value > 0), 0), COALESCE(SUM(value < 0), 0) FROM feedback")).fetchone()
+        return Stats(today, total, unanswered / total if total else 0.0,
+                     statistics.median(latencies) if latencies else 0.0,
+                     [tuple(r) for r in top_q], [tuple(r) for r in top_u], up, down)
+
+    async def forget_user(self, user_hash: str) -> int:
+        """Delete a user's questions and feedback (/forgetme); returns how many questions went."""
+        await self._db.execute("DELETE FROM feedback WHERE user_hash = ?", (user_hash,))
+        cur = await self._db.execute("DELETE FROM questions WHERE user_hash = ?", (user_hash,))
+        return cur.rowcount
+
+    async def purge_older_than(self, days: int) -> int:
+        """Retention: delete logged questions (and their feedback) older than `days` days."""
+        cutoff = time.time() - days * 86400
+        await self._db.execute(
+            "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,))
+        cur = await self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,))
+        return cur.rowcount
+
+    async def secret(self, name: str) -> bytes:
+        """A random per-database secret (e.g. the salt for hashing user ids), created on first use."""
+        row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
+        if row:
+            return bytes(row[0])
+        value = secrets.token_bytes(32)
+        await self._db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
+        row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
+        return bytes(row[0])
+
+
+def _sentence_rows(documents: list[Document]):
+    position = 0
+    for i, d in enumerate(documents):
+        number = 0
+        for p in d.paragraphs:
+            for start, end in p.sentences:
+                number += 1
+                yield position, i, p.number, number, start, end
+                position += 1
+
+
+def default_db_path() -> Path:
+    """Where the database lives when SANAD_DB is not set: the user's data folder."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "sanad" / "sanad.sqlite3"
