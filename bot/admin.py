@@ -1,0 +1,258 @@
+"""Admin commands: reload, upload, remove, stats — only for ids in SANAD_ADMIN_IDS."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import PurePath
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.handlers import get_state, reply_html, reply_pages
+from bot.ratelimit import Verdict
+from bot.render import Piece, bold, code, escape, num, paginate
+from retrieval import ReloadError, UploadError
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SUFFIXES = (".txt", ".jsonl")
+MAX_SKIPPED_SHOWN = 30
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender is a Sanad admin (group admins are not, unless listed)."""
+    user = update.effective_user
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return False  # anonymous or channel senders have no verifiable user id
+    return user is not None and get_state(context).settings.is_admin(user.id)
+
+
+def admin_only(handler: Handler) -> Handler:
+    """Refuse politely, and log, when a non-admin calls an admin handler."""
+
+    @functools.wraps(handler)
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if is_admin(update, context):
+            await handler(update, context)
+            return
+        await refuse(update, handler.__name__)
+
+    return guarded
+
+
+async def refuse(update: Update, action: str) -> None:
+    """Log the attempt and tell the sender the action is for Sanad admins only."""
+    user = update.effective_user
+    chat = update.effective_chat
+    log.warning(
+        "refused admin action %s from user %s in chat %s",
+        action,
+        user.id if user else None,
+        chat.id if chat else None,
+    )
+    if update.effective_message is not None:
+        await reply_html(update.effective_message, texts.ADMIN_ONLY)
+
+
+def report_blocks(report: object) -> list[list[Piece]]:
+    """Counts and skipped files of a BuildReport."""
+    blocks: list[list[Piece]] = [
+        [
+            texts.REPORT_COUNTS.format(
+                documents=num(report.documents),
+                paragraphs=num(report.paragraphs),
+                sentences=num(report.sentences),
+            )
+        ]
+    ]
+    skipped = tuple(getattr(report, "skipped", ()) or ())
+    if skipped:
+        lines: list[Piece] = [texts.REPORT_SKIPPED.format(count=num(len(skipped)))]
+        for name, reason in skipped[:MAX_SKIPPED_SHOWN]:
+            lines.extend(["\n• ", code(str(name)), " — ", str(reason)])
+        if len(skipped) > MAX_SKIPPED_SHOWN:
+            lines.append(f"\n… (+{num(len(skipped) - MAX_SKIPPED_SHOWN)})")
+        blocks.append(lines)
+    return blocks
+
+
+def _seconds(report: object) -> str:
+    """Build time in seconds, Arabic digits."""
+    return num(f"{float(getattr(report, 'seconds', 0.0)):.1f}")
+
+
+@admin_only
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/reload: rebuild from the corpus folder while answering from the old index."""
+    message = update.effective_message
+    state = get_state(context)
+    if state.corpus_lock.locked():
+        await reply_html(message, texts.RELOAD_BUSY)
+        return
+    async with state.corpus_lock:
+        await reply_html(message, texts.RELOAD_STARTED)
+        try:
+            report = await state.engine.reload()
+        except ReloadError as exc:
+            log.warning("reload failed: %s", exc.reason)
+            blocks: list[list[Piece]] = [
+                [bold(texts.RELOAD_FAILED)],
+                [texts.REASON.format(reason=exc.reason)],
+            ]
+            if getattr(exc, "report", None) is not None:
+                blocks.extend(report_blocks(exc.report))
+            await reply_pages(message, paginate(blocks))
+            return
+    log.info("reload done: %s documents, %s sentences", report.documents, report.sentences)
+    await reply_pages(
+        message,
+        paginate([[bold(texts.RELOAD_DONE.format(seconds=_seconds(report)))], *report_blocks(report)]),
+    )
+
+
+@admin_only
+async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/remove <doc id>: take one document out of the corpus."""
+    message = update.effective_message
+    state = get_state(context)
+    if not context.args or len(context.args) != 1:
+        await reply_html(message, texts.REMOVE_USAGE)
+        return
+    doc_id = context.args[0]
+    if state.corpus_lock.locked():
+        await reply_html(message, texts.RELOAD_BUSY)
+        return
+    async with state.corpus_lock:
+        try:
+            report = await state.engine.remove_document(doc_id)
+        except KeyError:
+            await reply_html(message, texts.REMOVE_UNKNOWN.format(doc_id=escape(doc_id)))
+            return
+        except ReloadError as exc:
+            await reply_pages(
+                message,
+                paginate([[bold(texts.RELOAD_FAILED)], [texts.REASON.format(reason=exc.reason)]]),
+            )
+            return
+    await reply_pages(
+        message,
+        paginate([[bold(texts.REMOVE_DONE.format(doc_id=doc_id))], *report_blocks(report)]),
+    )
+
+
+def _safe_display_name(name: str | None) -> str:
+    """A file name to show back to the admin (never used as a path here)."""
+    return (name or "بلا اسم")[:100]
+
+
+async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A .txt/.jsonl document sent by an admin in private joins the corpus."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.document is None:
+        return
+    if not is_admin(update, context):
+        await refuse(update, "upload")
+        return
+    if chat.type != ChatType.PRIVATE:
+        await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
+        return
+    await _upload(update, context)
+
+
+async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Validate, download and hand the document to the engine."""
+    message = update.effective_message
+    state = get_state(context)
+    document = message.document
+    name = document.file_name or ""
+    shown = _safe_display_name(name)
+
+    async def reject(reason: str) -> None:
+        await reply_pages(
+            message,
+            paginate([[bold(texts.UPLOAD_REJECTED.format(name=shown))], [reason]]),
+        )
+
+    if PurePath(name.replace("\\", "/")).suffix.lower() not in ALLOWED_SUFFIXES:
+        await reject(texts.UPLOAD_BAD_TYPE)
+        return
+    limit = state.settings.upload_max_bytes
+    if document.file_size is not None and document.file_size > limit:
+        await reject(texts.UPLOAD_TOO_BIG.format(limit=num(limit)))
+        return
+    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
+        await reject(texts.UPLOAD_TOO_MANY)
+        return
+    if state.corpus_lock.locked():
+        await reply_html(message, texts.RELOAD_BUSY)
+        return
+    async with state.corpus_lock:
+        await reply_pages(message, paginate([[texts.UPLOAD_RECEIVED.format(name=shown)]]))
+        try:
+            file = await document.get_file()
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("downloading an upload failed: %s", exc.__class__.__name__)
+            await reject(texts.UPLOAD_DOWNLOAD_FAILED)
+            return
+        if len(data) > limit:
+            await reject(texts.UPLOAD_TOO_BIG.format(limit=num(limit)))
+            return
+        try:
+            report = await state.engine.add_file(name, data, max_bytes=limit)
+        except UploadError as exc:
+            log.warning("upload refused: %s", exc.reason)
+            await reject(texts.REASON.format(reason=exc.reason))
+            return
+        except ReloadError as exc:
+            log.warning("reload after upload failed: %s", exc.reason)
+            await reject(texts.REASON.format(reason=exc.reason))
+            return
+    log.info("upload added: %s documents now", report.documents)
+    await reply_pages(
+        message,
+        paginate(
+            [
+                [bold(texts.UPLOAD_DONE.format(name=shown, seconds=_seconds(report)))],
+                *report_blocks(report),
+            ]
+        ),
+    )
+
+
+@admin_only
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: question counts, unanswered share, latency, top questions, feedback."""
+    message = update.effective_message
+    stats = await get_state(context).engine.store.stats(top=5)
+    share = float(getattr(stats, "unanswered_share", 0.0) or 0.0)
+    latency = getattr(stats, "median_latency_ms", None)
+    header = texts.STATS.format(
+        today=num(stats.questions_today),
+        total=num(stats.questions_total),
+        unanswered=num(f"{share * 100:.0f}") + "٪",
+        latency=num(f"{float(latency):.1f}") if latency is not None else "—",
+        up=num(stats.feedback_up),
+        down=num(stats.feedback_down),
+    )
+    blocks: list[list[Piece]] = []
+    for title, rows in (
+        (texts.STATS_TOP, stats.top_questions),
+        (texts.STATS_TOP_UNANSWERED, stats.top_unanswered),
+    ):
+        lines: list[Piece] = [bold(title)]
+        if not rows:
+            lines.append("\n" + texts.STATS_NONE)
+        for question, times in rows:
+            lines.extend(["\n• ", str(question)[:200], f" ({num(times)})"])
+        blocks.append(lines)
+    pages = paginate(blocks)
+    await reply_pages(message, [header, *pages] if pages else [header])

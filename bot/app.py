@@ -1,0 +1,310 @@
+"""Building and running the PTB Application: handlers, commands, polling or webhook, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    Update,
+)
+from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import admin, handlers
+from bot.handlers import BotState
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL_SECONDS = 6 * 3600
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+
+PRIVATE_COMMANDS = [
+    BotCommand("help", "طريقة السؤال"),
+    BotCommand("about", "ما تغطيه المصادر"),
+    BotCommand("forgetme", "حذف أسئلتي المسجّلة"),
+]
+GROUP_COMMANDS = [
+    BotCommand("ask", "اسأل سؤالًا"),
+    BotCommand("help", "طريقة السؤال"),
+    BotCommand("about", "ما تغطيه المصادر"),
+    BotCommand("auto", "الإجابة التلقائية (لمشرفي المجموعة)"),
+]
+ADMIN_COMMANDS = [
+    *PRIVATE_COMMANDS,
+    BotCommand("reload", "إعادة بناء الفهرس"),
+    BotCommand("remove", "حذف مستند"),
+    BotCommand("stats", "إحصاءات الأسئلة"),
+]
+
+
+class AnotherInstanceRunning(RuntimeError):
+    """Telegram reported a conflict: another process is polling with the same token."""
+
+
+# ---------------------------------------------------------------------------
+# Logging: the token never shows
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats like the wrapped formatter, then removes the bot token from the text."""
+
+    def __init__(self, inner: logging.Formatter | None, secrets_: list[str]) -> None:
+        super().__init__()
+        self._inner = inner or logging.Formatter(logging.BASIC_FORMAT)
+        self._secrets = [s for s in secrets_ if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record and redact every secret in the result."""
+        text = self._inner.format(record)
+        for secret in self._secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    """Log to stderr, silence httpx request lines, and redact the token everywhere."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    protect_token(settings.token)
+
+
+def protect_token(token: str | None) -> None:
+    """Wrap every root handler's formatter so the token is replaced before output."""
+    if not token:
+        return
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if isinstance(formatter, RedactingFormatter):
+            if token not in formatter._secrets:  # noqa: SLF001
+                formatter._secrets.append(token)  # noqa: SLF001
+            continue
+        handler.setFormatter(RedactingFormatter(formatter, [token]))
+
+
+# ---------------------------------------------------------------------------
+# Application
+
+
+def build_application(settings: Settings, engine: object) -> Application:
+    """The PTB Application wired to the engine, with every handler registered."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    application.bot_data["sanad"] = BotState.create(settings, engine)
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    """Attach user, admin, button and inline handlers plus the central error handler."""
+    private = filters.ChatType.PRIVATE
+    groups = filters.ChatType.GROUPS
+    new = filters.UpdateType.MESSAGE
+    add = application.add_handler
+    # Documents are uploads; only private chats (elsewhere they are ignored).
+    # Admin commands run without blocking other updates (a reload takes a while).
+    add(CommandHandler("reload", admin.reload_command, filters=new, block=False))
+    add(CommandHandler("remove", admin.remove_command, filters=new, block=False))
+    add(CommandHandler("stats", admin.stats_command, filters=new))
+    add(MessageHandler(filters.Document.ALL & private & new, admin.document_upload, block=False))
+    # User commands.
+    add(CommandHandler("start", handlers.start, filters=new))
+    add(CommandHandler("help", handlers.help_command, filters=new))
+    add(CommandHandler("about", handlers.about, filters=new))
+    add(CommandHandler("forgetme", handlers.forget_me, filters=new))
+    add(CommandHandler("ask", handlers.ask_command, filters=new))
+    add(CommandHandler("auto", handlers.auto_command, filters=new))
+    # Plain messages.
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND & private & new, handlers.private_text))
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND & groups & new, handlers.group_text))
+    add(MessageHandler(filters.COMMAND & private & new, handlers.unknown_command))
+    add(
+        MessageHandler(
+            private & new & ~filters.TEXT & ~filters.StatusUpdate.ALL & ~filters.Document.ALL,
+            handlers.not_text,
+        )
+    )
+    add(CallbackQueryHandler(handlers.on_callback))
+    add(InlineQueryHandler(handlers.inline_query))
+    application.add_error_handler(handlers.error_handler)
+
+
+async def _post_init(application: Application) -> None:
+    """Set the command menus and start the retention purge."""
+    await set_commands(application)
+    state: BotState = application.bot_data["sanad"]
+    if state.settings.retention_days > 0:
+        application.bot_data["purge_task"] = asyncio.create_task(
+            _purge_loop(state), name="sanad-retention-purge"
+        )
+
+
+async def _post_shutdown(application: Application) -> None:
+    """Stop the retention purge."""
+    task = application.bot_data.pop("purge_task", None)
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+async def set_commands(application: Application) -> None:
+    """Command menus per scope: private chats, groups, and each admin's private chat."""
+    bot = application.bot
+    state: BotState = application.bot_data["sanad"]
+    scoped = [
+        (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
+        (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
+    ]
+    scoped += [(ADMIN_COMMANDS, BotCommandScopeChat(admin_id)) for admin_id in sorted(state.settings.admin_ids)]
+    for commands, scope in scoped:
+        try:
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
+            log.warning("set_my_commands for %s failed: %s", scope.type, exc.message)
+
+
+async def _purge_loop(state: BotState) -> None:
+    """Delete question log rows older than the retention period, now and periodically."""
+    while True:
+        try:
+            removed = await state.engine.store.purge_older_than(state.settings.retention_days)
+            if removed:
+                log.info("retention: purged %s old question rows", removed)
+        except Exception:  # noqa: BLE001 - a purge failure must not stop the bot
+            log.exception("retention purge failed")
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+
+async def serve(
+    application: Application,
+    *,
+    webhook_url: str | None = None,
+    port: int | None = None,
+    stop_event: asyncio.Event | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully."""
+    settings: Settings = application.bot_data["sanad"].settings
+    stop = stop_event or asyncio.Event()
+    conflict: list[Conflict] = []
+
+    def on_polling_error(exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):
+            if not conflict:
+                log.error(
+                    "another instance is already receiving updates for this bot token; "
+                    "stopping this one (stop the other instance or use a different token)"
+                )
+            conflict.append(exc)
+            stop.set()
+            return
+        log.warning("polling error: %s: %s", exc.__class__.__name__, exc.message)
+
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    if install_signal_handlers:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+                installed.append(sig)
+    try:
+        async with application:
+            if webhook_url:
+                secret = settings.webhook_secret or secrets.token_urlsafe(32)
+                await application.updater.start_webhook(
+                    listen=settings.webhook_listen,
+                    port=port or 8443,
+                    url_path=urlsplit(webhook_url).path.lstrip("/"),
+                    webhook_url=webhook_url,
+                    secret_token=secret,
+                    allowed_updates=ALLOWED_UPDATES,
+                )
+                log.info("webhook mode on port %s", port or 8443)
+            else:
+                await application.updater.start_polling(
+                    allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
+                )
+                log.info("polling for updates as @%s", application.bot.username)
+            await application.start()
+            await stop.wait()
+            log.info("shutting down")
+            if application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+    if conflict:
+        raise AnotherInstanceRunning(
+            "Another instance is already polling with this bot token. "
+            "Stop it, or use webhook mode or a different token."
+        )
+
+
+async def run(settings: Settings, *, webhook_url: str | None = None, port: int | None = None) -> None:
+    """Open the engine on the configured corpus and serve Telegram until stopped."""
+    from retrieval import Engine
+
+    settings.require_token()
+    configure_logging(settings)
+    engine = await Engine.open(settings.db_path, settings.corpus_dir)
+    try:
+        application = build_application(settings, engine)
+        await serve(application, webhook_url=webhook_url, port=port)
+    finally:
+        await engine.close()
+
+
+def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | None = None) -> int:
+    """Synchronous entry point for `sanad serve`; returns the process exit code."""
+    try:
+        asyncio.run(run(settings, webhook_url=webhook_url, port=port))
+    except SettingsError as exc:
+        print(f"sanad: {exc}", file=sys.stderr)
+        return 2
+    except InvalidToken:
+        print("sanad: Telegram rejected TELEGRAM_BOT_TOKEN (invalid token).", file=sys.stderr)
+        return 2
+    except AnotherInstanceRunning as exc:
+        print(f"sanad: {exc}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+    return 0

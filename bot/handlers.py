@@ -1,0 +1,594 @@
+"""User-facing handlers: questions in private chats and groups, buttons, inline mode."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import texts
+from bot.callbacks import (
+    CallbackCodec,
+    Feedback,
+    InvalidCallback,
+    More,
+    ShowContext,
+    generation_tag,
+)
+from bot.ratelimit import RateLimiter, Verdict
+from bot.render import clean, escape, num, render_answer, render_context, render_inline
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+INLINE_RESULTS = 5
+QUESTION_MAX_CHARS = 1000
+
+
+@dataclass
+class BotState:
+    """What handlers share: settings, the engine, limiters and per-database secrets."""
+
+    settings: Settings
+    engine: object  # retrieval.Engine (duck-typed so tests can pass a fake)
+    user_limiter: RateLimiter
+    chat_limiter: RateLimiter
+    button_limiter: RateLimiter
+    upload_limiter: RateLimiter
+    corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _codec: CallbackCodec | None = None
+    _user_salt: bytes | None = None
+
+    @classmethod
+    def create(cls, settings: Settings, engine: object) -> BotState:
+        """State with limiters sized from the settings."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            user_limiter=RateLimiter(settings.rate_limit, 60.0),
+            chat_limiter=RateLimiter(settings.chat_rate_limit, 60.0),
+            button_limiter=RateLimiter(max(30, settings.rate_limit * 3), 60.0),
+            upload_limiter=RateLimiter(settings.uploads_per_hour, 3600.0),
+        )
+
+    async def codec(self) -> CallbackCodec:
+        """The callback codec keyed by the database's secret."""
+        if self._codec is None:
+            self._codec = CallbackCodec(await self.engine.store.secret("callback-data"))
+        return self._codec
+
+    async def user_hash(self, user_id: int) -> str:
+        """Salted hash of a Telegram user id (the log never stores raw ids)."""
+        if self._user_salt is None:
+            self._user_salt = await self.engine.store.secret("user-id")
+        return hmac.new(self._user_salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    def generation(self) -> str:
+        """Tag of the corpus snapshot now serving."""
+        return generation_tag(self.engine.info().built_at)
+
+
+def get_state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    """The shared BotState stored in bot_data."""
+    return context.application.bot_data["sanad"]
+
+
+async def reply_pages(
+    message: Message,
+    pages: Sequence[str],
+    *,
+    markup: InlineKeyboardMarkup | None = None,
+) -> list[Message]:
+    """Send HTML pages as replies threaded to message; buttons go on the last page."""
+    sent: list[Message] = []
+    for index, page in enumerate(pages):
+        last = index == len(pages) - 1
+        sent.append(
+            await message.reply_text(
+                page,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=ReplyParameters(
+                    message_id=message.message_id, allow_sending_without_reply=True
+                ),
+                reply_markup=markup if last else None,
+            )
+        )
+    return sent
+
+
+async def reply_html(message: Message, text: str) -> Message:
+    """Reply with one trusted HTML string (our own copy)."""
+    return (await reply_pages(message, [text]))[0]
+
+
+# ---------------------------------------------------------------------------
+# Commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start: greeting and how to ask."""
+    if update.effective_message is None:
+        return
+    await reply_html(update.effective_message, texts.START_PRIVATE + "\n\n" + _help_text(update, context))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/help: how to ask, in private and in groups."""
+    if update.effective_message is None:
+        return
+    await reply_html(update.effective_message, _help_text(update, context))
+
+
+def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+    """Help text, with the admin section for Sanad admins."""
+    username = context.bot.username if context.bot.username else "sanad_bot"
+    text = texts.HELP.format(mention=escape("@" + username))
+    user = update.effective_user
+    if user is not None and get_state(context).settings.is_admin(user.id):
+        text += texts.HELP_ADMIN
+    return text
+
+
+async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/about: what the corpus holds and when it was last built."""
+    if update.effective_message is None:
+        return
+    info = get_state(context).engine.info()
+    built = getattr(info, "built_at", None)
+    built_text = built.strftime("%Y-%m-%d %H:%M") + " UTC" if hasattr(built, "strftime") else str(built)
+    await reply_html(
+        update.effective_message,
+        texts.ABOUT.format(
+            documents=num(info.documents),
+            paragraphs=num(info.paragraphs),
+            sentences=num(info.sentences),
+            built_at=escape(built_text),
+        ),
+    )
+
+
+async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forgetme: delete this user's question log rows."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    state = get_state(context)
+    try:
+        removed = await state.engine.store.forget_user(await state.user_hash(user.id))
+    except Exception:  # noqa: BLE001 - storage trouble must not hide the answer
+        log.exception("forget_user failed")
+        await reply_html(message, texts.FORGET_FAILED)
+        return
+    await reply_html(message, texts.FORGOT.format(count=num(removed)))
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/ask <question> (also /ask@BotName in groups)."""
+    message = update.effective_message
+    if message is None:
+        return
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await reply_html(message, texts.ASK_USAGE)
+        return
+    await answer_question(update, context, question)
+
+
+async def auto_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/auto on|off: group admins let the bot answer every question-like message."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None or user is None:
+        return
+    if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        await reply_html(message, texts.AUTO_GROUPS_ONLY)
+        return
+    store = get_state(context).engine.store
+    arg = (context.args or [""])[0].lower()
+    if arg not in ("on", "off"):
+        current = await store.get_chat_setting(chat.id, "auto", "off")
+        state_text = texts.AUTO_ON if current == "on" else texts.AUTO_OFF
+        await reply_html(message, texts.AUTO_USAGE.format(state=state_text))
+        return
+    if not await _is_group_admin(update, context):
+        log.warning("refused /auto from non-admin user %s in chat %s", user.id, chat.id)
+        await reply_html(message, texts.AUTO_NOT_ADMIN)
+        return
+    await store.set_chat_setting(chat.id, "auto", arg)
+    await reply_html(message, texts.AUTO_SET_ON if arg == "on" else texts.AUTO_SET_OFF)
+
+
+async def _is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether the sender administers this group (anonymous admins included)."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is not None and message.sender_chat is not None and chat is not None:
+        return message.sender_chat.id == chat.id  # anonymous group admin
+    if user is None or chat is None:
+        return False
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        log.warning("get_chat_member failed for chat %s", chat.id)
+        return False
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An unknown command in a private chat gets the help text."""
+    await help_command(update, context)
+
+
+# ---------------------------------------------------------------------------
+# Questions
+
+
+_QUESTION_WORDS = re.compile(
+    r"^\s*(?:و|ف)?(?:ما|ماذا|من|متى|أين|اين|كيف|لماذا|لم|هل|كم|أي|اي|أيّ|ما هو|ما هي|لمن|بكم|إلى متى)\b"
+)
+_ARABIC = re.compile(r"[\u0600-\u06FF]")
+
+
+def looks_like_question(text: str) -> bool:
+    """An Arabic message that asks something (question mark or question word)."""
+    if not _ARABIC.search(text) or len(text) > QUESTION_MAX_CHARS:
+        return False
+    stripped = text.strip()
+    return stripped.endswith(("؟", "?")) or bool(_QUESTION_WORDS.match(stripped))
+
+
+def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> str | None:
+    """The question if a group message mentions or replies to the bot, else None."""
+    text = message.text or ""
+    entities = message.entities or ()
+    mention = f"@{bot_username}".lower() if bot_username else None
+    cut: list[tuple[int, int]] = []
+    for entity in entities:
+        if entity.type == MessageEntity.MENTION and mention:
+            if message.parse_entity(entity).lower() == mention:
+                cut.append((entity.offset, entity.length))
+        elif entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            cut.append((entity.offset, entity.length))
+    if cut:
+        # Offsets are in UTF-16 units: cut there, then decode back.
+        raw = text.encode("utf-16-le", errors="surrogatepass")
+        for offset, length in sorted(cut, reverse=True):
+            raw = raw[: offset * 2] + b" " + raw[(offset + length) * 2 :]
+        return raw.decode("utf-16-le", errors="replace")
+    replied = message.reply_to_message
+    if (
+        replied is not None
+        and replied.from_user is not None
+        and replied.from_user.id == bot_id
+        and not message.is_topic_message
+    ):
+        return text
+    return None
+
+
+async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In a private chat every text message is a question."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    await answer_question(update, context, message.text)
+
+
+async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups answer only when addressed (or when the chat turned auto-answer on)."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or message.text is None:
+        return
+    question = addressed_text(message, context.bot.id, context.bot.username)
+    if question is None:
+        if not looks_like_question(message.text):
+            return
+        store = get_state(context).engine.store
+        try:
+            auto = await store.get_chat_setting(chat.id, "auto", "off")
+        except Exception:  # noqa: BLE001
+            log.exception("reading chat setting failed")
+            return
+        if auto != "on":
+            return
+        question = message.text
+    await answer_question(update, context, question)
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos and the like in a private chat: ask for text."""
+    if update.effective_message is not None:
+        await reply_html(update.effective_message, texts.NOT_TEXT)
+
+
+def normalise_question(text: str) -> str:
+    """Clean a question: drop unsafe characters, collapse whitespace, cap the length."""
+    text = " ".join(clean(text).split())
+    return text[:QUESTION_MAX_CHARS]
+
+
+def _has_words(text: str) -> bool:
+    """Whether the text holds at least one letter or digit."""
+    return any(ch.isalnum() for ch in text)
+
+
+async def _rate_check(update: Update, state: BotState) -> bool:
+    """Apply per-user and per-chat limits; tell the user once when limited."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    checks: list[tuple[RateLimiter, object, str]] = []
+    if user is not None:
+        checks.append((state.user_limiter, user.id, texts.RATE_LIMITED))
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        checks.append((state.chat_limiter, chat.id, texts.CHAT_RATE_LIMITED))
+    for limiter, key, notice in checks:
+        verdict = limiter.check(key)
+        if verdict is Verdict.ALLOW:
+            continue
+        log.info("rate limited %s", "user" if limiter is state.user_limiter else "chat")
+        if verdict is Verdict.NOTIFY and message is not None:
+            await reply_html(message, notice)
+        return False
+    return True
+
+
+def answer_keyboard(
+    codec: CallbackCodec,
+    chat_id: int,
+    question_id: int | None,
+    answer: object,
+    *,
+    offset: int,
+    generation: str,
+) -> InlineKeyboardMarkup | None:
+    """Buttons under an answer: context per extract, more, feedback."""
+    if not getattr(answer, "answered", False) or not answer.extracts:
+        return None
+    qid = question_id or 0
+    rows: list[list[InlineKeyboardButton]] = []
+    context_row = [
+        InlineKeyboardButton(
+            f"السياق {num(extract.rank)}",
+            callback_data=codec.encode(chat_id, ShowContext(qid, extract.position, generation)),
+        )
+        for extract in answer.extracts
+    ]
+    for start in range(0, len(context_row), 3):
+        rows.append(context_row[start : start + 3])
+    if question_id:
+        if answer.more:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        "المزيد ⬇️",
+                        callback_data=codec.encode(
+                            chat_id, More(question_id, offset + len(answer.extracts))
+                        ),
+                    )
+                ]
+            )
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=codec.encode(chat_id, Feedback(question_id, 1))),
+                InlineKeyboardButton("👎", callback_data=codec.encode(chat_id, Feedback(question_id, -1))),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) -> None:
+    """Rate-limit, ask the engine, log, and reply with quotes, citations and buttons."""
+    message, chat, user = update.effective_message, update.effective_chat, update.effective_user
+    if message is None or chat is None:
+        return
+    state = get_state(context)
+    if not await _rate_check(update, state):
+        return
+    question = normalise_question(raw)
+    if not _has_words(question):
+        await reply_html(message, texts.EMPTY_QUESTION)
+        return
+    try:
+        await context.bot.send_chat_action(chat.id, ChatAction.TYPING, message_thread_id=_thread(message))
+    except TelegramError:
+        log.debug("send_chat_action failed")
+    started = time.perf_counter()
+    answer = state.engine.ask(question, top=state.settings.top)
+    latency_ms = (time.perf_counter() - started) * 1000
+    question_id = await _log_question(state, chat.id, user.id if user else 0, answer, latency_ms)
+    markup = answer_keyboard(
+        await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
+    )
+    await reply_pages(message, render_answer(answer), markup=markup)
+
+
+def _thread(message: Message) -> int | None:
+    """Forum topic of a message, for chat actions."""
+    return message.message_thread_id if message.is_topic_message else None
+
+
+async def _log_question(
+    state: BotState, chat_id: int, user_id: int, answer: object, latency_ms: float
+) -> int | None:
+    """Log the question; storage trouble costs the buttons, never the answer."""
+    top_doc = answer.extracts[0].doc.id if answer.answered and answer.extracts else None
+    try:
+        return await state.engine.store.log_question(
+            chat_id=chat_id,
+            user_hash=await state.user_hash(user_id),
+            question=answer.question,
+            answered=bool(answer.answered),
+            top_doc=top_doc,
+            latency_ms=latency_ms,
+        )
+    except Exception:  # noqa: BLE001 - read-only or full disk: keep answering
+        log.exception("logging the question failed; answering without history")
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Buttons
+
+
+async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Dispatch a button press after authenticating its data for this chat."""
+    query = update.callback_query
+    if query is None:
+        return
+    state = get_state(context)
+    message = query.message
+    if message is None or not isinstance(message, Message):
+        await query.answer(texts.STALE_BUTTON)
+        return
+    try:
+        action = (await state.codec()).decode(message.chat.id, query.data)
+    except InvalidCallback as exc:
+        log.warning("rejected callback data in chat %s: %s", message.chat.id, exc)
+        await query.answer(texts.STALE_BUTTON)
+        return
+    if state.button_limiter.check(query.from_user.id) is not Verdict.ALLOW:
+        await query.answer(texts.SLOW_DOWN_BUTTON)
+        return
+    if isinstance(action, ShowContext):
+        await _show_context(query, message, state, action)
+    elif isinstance(action, More):
+        await _show_more(query, message, state, action)
+    elif isinstance(action, Feedback):
+        await _record_feedback(query, message, state, action)
+
+
+async def _question_in_chat(state: BotState, question_id: int, chat_id: int) -> str | None:
+    """The logged question if it was asked in this chat."""
+    row = await state.engine.store.get_question(question_id)
+    if row is None or row[0] != chat_id:
+        return None
+    return row[1]
+
+
+async def _show_more(query: object, message: Message, state: BotState, action: More) -> None:
+    """Next page of extracts for the same question, as a new reply."""
+    question = await _question_in_chat(state, action.question_id, message.chat.id)
+    if question is None:
+        await query.answer(texts.STALE_BUTTON)
+        return
+    await query.answer()
+    answer = state.engine.ask(question, top=state.settings.top, offset=action.offset)
+    markup = answer_keyboard(
+        await state.codec(),
+        message.chat.id,
+        action.question_id,
+        answer,
+        offset=action.offset,
+        generation=state.generation(),
+    )
+    await reply_pages(message, render_answer(answer, first_page=False), markup=markup)
+
+
+async def _show_context(query: object, message: Message, state: BotState, action: ShowContext) -> None:
+    """The paragraph around an extract, if the corpus has not changed since."""
+    if action.generation != state.generation():
+        await query.answer(texts.STALE_CORPUS, show_alert=True)
+        return
+    ctx = state.engine.context(action.position)
+    if ctx is None:
+        await query.answer(texts.STALE_BUTTON)
+        return
+    await query.answer()
+    await reply_pages(message, render_context(ctx))
+
+
+async def _record_feedback(query: object, message: Message, state: BotState, action: Feedback) -> None:
+    """Record 👍/👎 for the question under this answer."""
+    if await _question_in_chat(state, action.question_id, message.chat.id) is None:
+        await query.answer(texts.STALE_BUTTON)
+        return
+    await state.engine.store.add_feedback(
+        action.question_id, await state.user_hash(query.from_user.id), action.value
+    )
+    await query.answer(texts.FEEDBACK_THANKS)
+
+
+# ---------------------------------------------------------------------------
+# Inline mode
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """@BotName question: offer the top extracts, each inserting quote and citation."""
+    query = update.inline_query
+    if query is None:
+        return
+    state = get_state(context)
+    question = normalise_question(query.query)
+    if not _has_words(question) or state.user_limiter.check(query.from_user.id) is not Verdict.ALLOW:
+        await query.answer([], cache_time=5, is_personal=True)
+        return
+    started = time.perf_counter()
+    answer = state.engine.ask(question, top=INLINE_RESULTS)
+    latency_ms = (time.perf_counter() - started) * 1000
+    await _log_question(state, 0, query.from_user.id, answer, latency_ms)
+    results = []
+    if answer.answered:
+        for extract in answer.extracts:
+            title = " ".join(clean(extract.doc.title or extract.doc.file).split())[:100] or "…"
+            text = " ".join(clean(extract.text).split())
+            results.append(
+                InlineQueryResultArticle(
+                    id=f"{extract.position}"[:64],
+                    title=title,
+                    description=text[:200],
+                    input_message_content=InputTextMessageContent(
+                        render_inline(extract),
+                        parse_mode=ParseMode.HTML,
+                        link_preview_options=NO_PREVIEW,
+                    ),
+                )
+            )
+    await query.answer(results, cache_time=60)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error with its traceback and tell the user politely, never the traceback."""
+    log.error("error while handling an update", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(texts.ERROR)
+        elif update.effective_message is not None and update.effective_chat is not None:
+            if update.effective_chat.type == ChatType.PRIVATE or _was_addressed(update, context):
+                await reply_html(update.effective_message, texts.ERROR)
+    except TelegramError:
+        log.warning("could not send the error notice")
+
+
+def _was_addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a group message was meant for the bot (so an error notice is welcome)."""
+    message = update.effective_message
+    if message is None:
+        return False
+    if message.text and message.text.startswith("/"):
+        return True
+    return addressed_text(message, context.bot.id, context.bot.username) is not None
