@@ -16,7 +16,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from .arabic import analyze, normalize, skeleton, term, tokens
+from .arabic import normalize, skeleton, tokens
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -67,9 +67,9 @@ class Policy:
     """The answer layer's few parameters, in one place (values chosen on the whole development set)."""
 
     candidates: int = 60  # BM25 candidates reranked
-    variant_weight: float = 0.7  # a spelling variant counts this much of the word itself
-    coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score
-    kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for
+    variant_weight: float = 0.7  # a spelling variant counts this much of the word itself (0: no variants)
+    coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
+    kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
     answer_coverage: float = 0.5  # the best sentence must cover this share of the question
     extract_coverage: float = 0.34  # further extracts must cover at least this share
     duplicate_jaccard: float = 0.8  # sentences sharing this share of terms are one extract
@@ -169,7 +169,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             forms[t] = 1.0
         weight = policy.variant_weight
         arabic = "\u0600" <= t[0] <= "\u06ff"
-        if arabic and len(t) >= 3:
+        if weight and arabic and len(t) >= 3:
             for v in snapshot.variants.get(skeleton(t), ()):
                 if v != t and _edit_distance_at_most(v, t, 2 if len(t) >= 5 else 1):
                     forms.setdefault(v, weight)
@@ -209,6 +209,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
            policy: Policy = DEFAULT_POLICY) -> Answer:
     """Answer a question from the snapshot: a page of extracts, or an honest "not found"."""
     question = question.strip()
+    analyze = snapshot.index.analyzer
     groups = _groups(snapshot, analyze(question), policy)
     if not groups or not any(g.forms for g in groups):
         return Answer(question, False, "none", (), False, _suggestions(snapshot, []))
@@ -262,13 +263,13 @@ def _extract(snapshot: Snapshot, c: _Candidate, rank: int, forms: set[str]) -> E
         nxt = snapshot.neighbour(c.position, +1)
         after = snapshot.text(nxt) if nxt is not None else None
     d = loc.doc
-    return Extract(rank, round(c.score, 6), c.position, text, highlight(text, forms),
+    return Extract(rank, round(c.score, 6), c.position, text, highlight(text, forms, snapshot.index.analyzer),
                    DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph, loc.sentence, before, after)
 
 
-def highlight(text: str, forms: set[str]) -> tuple[tuple[int, int], ...]:
+def highlight(text: str, forms: set[str], analyze) -> tuple[tuple[int, int], ...]:
     """Spans of the words in `text` whose index term is one of `forms`."""
-    return tuple((t.start, t.end) for t in tokens(text) if term(t.text) in forms)
+    return tuple((t.start, t.end) for t in tokens(text) if forms.intersection(analyze(t.text)))
 
 
 def _suggestions(snapshot: Snapshot, candidates: list[_Candidate], limit: int = 3) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from collections.abc import Callable
 from functools import cached_property
 
 import numpy as np
@@ -18,7 +19,12 @@ from .arabic import analyze, skeleton
 from .corpus import Document
 from .index import Index
 
-__all__ = ["Snapshot", "Location"]
+__all__ = ["Snapshot", "Location", "sentence_texts"]
+
+
+def sentence_texts(documents: list[Document]) -> list[str]:
+    """Every sentence of the documents, in position order."""
+    return [d.text[a:b] for d in documents for p in d.paragraphs for a, b in p.sentences]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +73,9 @@ class Snapshot:
 
     @classmethod
     def build(cls, documents: list[Document], *, fingerprint: str = "", corpus_dir: str = "",
-              progress: bool = False) -> "Snapshot":
+              progress: bool = False, analyzer: Callable[[str], list[str]] = analyze) -> "Snapshot":
         """Index the documents' sentences (analysis included)."""
-        texts = [d.text[a:b] for d in documents for p in d.paragraphs for a, b in p.sentences]
-        return cls(documents, Index.build(texts, analyze, progress=progress),
+        return cls(documents, Index.build(sentence_texts(documents), analyzer, progress=progress),
                    fingerprint=fingerprint, corpus_dir=corpus_dir)
 
     def __len__(self) -> int:

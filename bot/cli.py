@@ -1,0 +1,254 @@
+"""The `sanad` command: a terminal adapter over the retrieval library, and the bot's launcher.
+
+    sanad ask QUESTION [--json] [--top K]     one question (or `-`: one per line on stdin, JSON Lines out)
+    sanad chat                                questions one after another (readline history, Ctrl-D leaves)
+    sanad index                               (re)build the database from the corpus folder
+    sanad eval FILE [--compare] [--json]      quality figures beside off-the-shelf BM25 set-ups
+    sanad bench [...]                         speed figures beside rank-bm25, bm25s and SQLite FTS5
+    sanad serve [--webhook URL --port N]      run the Telegram bot
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from retrieval import Answer, Engine, ReloadError, StoreError
+from retrieval.store import default_db_path
+
+BOLD, DIM, RESET = "\033[1m\033[33m", "\033[2m", "\033[0m"
+
+
+def corpus_dir() -> Path:
+    """SANAD_CORPUS, else the bundled seeds/ folder."""
+    env = os.environ.get("SANAD_CORPUS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "seeds"
+
+
+def db_path() -> Path:
+    env = os.environ.get("SANAD_DB")
+    return Path(env) if env else default_db_path()
+
+
+# ------------------------------------------------------------------ rendering for a terminal
+
+def _marked(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
+    """The sentence with its matched words marked: bold on a terminal, **word** in a pipe."""
+    on, off = (BOLD, RESET) if color else ("**", "**")
+    out, pos = [], 0
+    for a, b in spans:
+        out += [text[pos:a], on, text[a:b], off]
+        pos = b
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def render_text(a: Answer, color: bool) -> str:
+    """An answer as terminal text: each extract quoted with its citation."""
+    if not a.answered:
+        lines = ["لم أجد في المصادر ما يجيب عن هذا السؤال. جرّب صياغة أخرى بكلمات مختلفة."]
+        if a.suggestions:
+            lines.append("تتناول المصادر مثلًا:")
+            lines += [f"  • {t}" for t in a.suggestions]
+        return "\n".join(lines)
+    confidence = {"high": "تطابق قوي", "medium": "تطابق متوسط", "low": "تطابق ضعيف"}[a.confidence]
+    lines = [f"[{confidence}]"]
+    for e in a.extracts:
+        quote = _marked(e.text, e.spans, color)
+        if e.before:
+            quote = f"{e.before} {quote}"
+        if e.after:
+            quote = f"{quote} {e.after}"
+        cite = " — ".join(x for x in (e.doc.source, e.doc.title, e.doc.date) if x)
+        dim, reset = (DIM, RESET) if color else ("", "")
+        lines += ["", f"{e.rank}. «{quote}»", f"   {dim}{cite}، الفقرة {e.paragraph}{reset}"]
+        if e.doc.url:
+            lines.append(f"   {dim}{e.doc.url}{reset}")
+    return "\n".join(lines)
+
+
+def answer_json(a: Answer) -> dict:
+    """The machine-readable answer (the schema `sanad ask --json` promises)."""
+    return {"question": a.question, "answered": a.answered, "results": [
+        {"rank": e.rank, "text": e.text, "score": float(e.score),
+         "doc": {"id": e.doc.id, "file": e.doc.file, "title": e.doc.title, "source": e.doc.source,
+                 "date": e.doc.date, "url": e.doc.url},
+         "paragraph": e.paragraph, "sentence": e.sentence} for e in a.extracts]}
+
+
+# ------------------------------------------------------------------ commands
+
+async def _open(progress: bool = False, rebuild: bool = False) -> Engine:
+    return await Engine.open(db_path(), corpus_dir(), progress=progress, rebuild=rebuild)
+
+
+async def cmd_ask(args: argparse.Namespace) -> int:
+    engine = await _open()
+    try:
+        color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
+        for q in questions:
+            if args.question == "-" and not q.strip():
+                continue
+            a = engine.ask(q, top=args.top)
+            print(json.dumps(answer_json(a), ensure_ascii=False) if args.json else render_text(a, color), flush=True)
+    finally:
+        await engine.close()
+    return 0
+
+
+async def cmd_chat(args: argparse.Namespace) -> int:
+    try:
+        import readline  # noqa: F401  (history and line editing for input())
+        history = db_path().with_name("chat_history")
+        try:
+            readline.read_history_file(history)
+        except OSError:
+            pass
+    except ImportError:
+        readline = history = None
+    engine = await _open()
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    print(f"سند — {engine.info().documents} وثيقة. اكتب سؤالك، وCtrl-D للخروج.")
+    try:
+        while True:
+            try:
+                q = await asyncio.to_thread(input, "؟ ")
+            except EOFError:
+                print()
+                break
+            if q.strip():
+                print(render_text(engine.ask(q, top=args.top), color), "\n", sep="")
+    except KeyboardInterrupt:
+        print()
+    finally:
+        if readline and history:
+            try:
+                readline.write_history_file(history)
+            except OSError:
+                pass
+        await engine.close()
+    return 0
+
+
+async def cmd_index(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    try:
+        engine = await _open(progress=True, rebuild=True)
+    except ReloadError as e:
+        print(f"sanad index: nothing usable was indexed: {e.reason}", file=sys.stderr)
+        for file, reason in (e.report.skipped if e.report else ()):
+            print(f"  skipped {file}: {reason}", file=sys.stderr)
+        print("The previous database, if any, is untouched.", file=sys.stderr)
+        return 1
+    r = engine.last_report
+    await engine.close()
+    print(f"indexed {r.documents} documents, {r.paragraphs} paragraphs, {r.sentences} sentences "
+          f"in {time.perf_counter() - t0:.2f} s")
+    print(f"  corpus:   {corpus_dir()}\n  database: {db_path()}")
+    for file, reason in r.skipped:
+        print(f"  skipped {file}: {reason}")
+    if r.warning:
+        print(f"  warning: {r.warning}")
+    return 0
+
+
+async def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval.evaluate import ablations, baselines, evaluate, load_questions
+
+    engine = await _open()
+    try:
+        questions = load_questions(args.file)
+        snapshot = engine.snapshot
+        rows = [evaluate(snapshot, questions, engine.policy)] + baselines(snapshot, questions, all_setups=args.compare)
+        extra = ablations(snapshot, questions) if args.ablations else []
+    finally:
+        await engine.close()
+    if args.json:
+        print(json.dumps({"questions": len(questions), "systems": [r.as_dict() for r in rows],
+                          "ablations": [r.as_dict() for r in extra]}, ensure_ascii=False))
+        return 0
+    n_ans = sum(1 for q in questions if q.gold)
+    print(f"{len(questions)} questions ({n_ans} answerable, {len(questions) - n_ans} unanswerable), "
+          f"{len(snapshot)} sentences")
+    _table(rows)
+    if extra:
+        print("\nSanad with one choice changed:")
+        _table(extra)
+    misses = rows[0].misses
+    print(f"\nSanad's misses ({len(misses)}):" if misses else "\nSanad's misses: none")
+    for m in misses:
+        print(f"  {m['id']}: {m['q']}\n      expected: {m['expected']}  (rank {m.get('rank')})\n      first: {m['first'][:120]}")
+    return 0
+
+
+def _table(rows) -> None:
+    print(f"{'set-up':48} {'hit@1':>6} {'hit@3':>6} {'MRR@5':>6} {'declined':>9} {'wrongly declined':>17}")
+    for r in rows:
+        if not r.unanswerable and not r.hit1 and not r.misses and "not installed" in r.name:
+            print(f"{r.name:48}")
+            continue
+        print(f"{r.name:48} {r.hit1:6.2f} {r.hit3:6.2f} {r.mrr5:6.2f} {f'{r.declined}/{r.unanswerable}':>9} "
+              f"{r.wrongly_declined:>17}")
+
+
+def cmd_bench(argv: list[str]) -> int:
+    from retrieval import bench
+
+    return bench.main(argv) or 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.app import main as serve_main
+
+    return serve_main(webhook_url=args.webhook, port=args.port) or 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # the bench has its own options
+        return cmd_bench(argv[1:])
+    parser = argparse.ArgumentParser(prog="sanad", description="Sanad: Arabic answers quoted from trusted sources.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("ask", help="answer one question (or '-' for one per line on stdin)")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
+    p.add_argument("--top", type=int, default=3, help="how many extracts (default 3)")
+    p = sub.add_parser("chat", help="interactive questions in the terminal")
+    p.add_argument("--top", type=int, default=3)
+    sub.add_parser("index", help="(re)build the database from the corpus folder")
+    p = sub.add_parser("eval", help="score on a question file beside BM25 baselines")
+    p.add_argument("file")
+    p.add_argument("--compare", action="store_true", help="all four off-the-shelf set-ups, not only whitespace rank-bm25")
+    p.add_argument("--ablations", action="store_true", help="also Sanad with one analysis/ranking choice changed")
+    p.add_argument("--json", action="store_true")
+    sub.add_parser("bench", help="speed figures (see `sanad bench --help`)")
+    p = sub.add_parser("serve", help="run the Telegram bot (long polling, or --webhook)")
+    p.add_argument("--webhook", metavar="URL", help="public HTTPS URL Telegram should post updates to")
+    p.add_argument("--port", type=int, help="local port of the webhook server")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args)
+    if getattr(args, "top", 3) < 1:
+        parser.error("--top must be at least 1")
+    handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "eval": cmd_eval}[args.command]
+    try:
+        return asyncio.run(handler(args))
+    except StoreError as e:
+        print(f"sanad: {e}", file=sys.stderr)
+        return 2
+    except ReloadError as e:
+        print(f"sanad: {e.reason}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,305 @@
+"""The engine: the served corpus snapshot, its database, and the operations adapters call.
+
+`Engine.open` reuses the stored index when the corpus folder has not changed since it was
+built, and builds it otherwise. `reload`, `add_file` and `remove_document` build a new snapshot
+off the event loop, save it in one transaction, then swap it in with one assignment: questions
+keep being answered from the old snapshot meanwhile, and a failed build leaves it serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
+from .arabic import analyze
+from .corpus import LoadResult, fingerprint, load_corpus, parse_article
+from .index import Index
+from .snapshot import Snapshot
+from .store import Store
+
+__all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError"]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build did: counts, skipped files with reasons, time taken."""
+
+    documents: int
+    paragraphs: int
+    sentences: int
+    skipped: tuple[tuple[str, str], ...]
+    seconds: float
+    reused: bool = False  # the stored index was reused, nothing was rebuilt
+    warning: str | None = None  # e.g. the database could not be written (the corpus still serves from memory)
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusInfo:
+    documents: int
+    paragraphs: int
+    sentences: int
+    built_at: datetime
+    corpus_dir: str
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The paragraph around an extract, and where the extract stands in it."""
+
+    doc: DocInfo
+    paragraph: int
+    text: str
+    highlight: tuple[int, int]
+
+
+class ReloadError(Exception):
+    """A build that produced nothing usable; the previous corpus keeps serving."""
+
+    def __init__(self, reason: str, report: BuildReport | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.report = report
+
+
+class UploadError(Exception):
+    """An uploaded file that cannot join the corpus; `reason` says why in plain words."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+_SAFE_NAME = re.compile(r"^[\w\u0600-\u06ff][\w\u0600-\u06ff .()-]{0,99}$")
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
+
+
+def safe_filename(name: str) -> str:
+    """Check an uploaded file's name: a plain .txt/.jsonl name that stays inside the corpus folder."""
+    if not name or "\x00" in name or "/" in name or "\\" in name or name in (".", ".."):
+        raise UploadError("file name must be a plain name, without folders")
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".txt", ".jsonl"):
+        raise UploadError("only .txt and .jsonl files can be added")
+    if not _SAFE_NAME.match(name) or ".." in name:
+        raise UploadError("file name may hold only letters, digits, spaces and . _ - ( )")
+    if Path(name).stem.lower().split(".")[0] in _RESERVED:
+        raise UploadError("reserved file name")
+    return name
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file, fsync, rename: the file is then either whole or absent."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class Engine:
+    """Answers questions from the current snapshot; reloads it safely. Open with `await Engine.open(...)`."""
+
+    def __init__(self, store: Store, corpus_dir: Path, snapshot: Snapshot, report: BuildReport,
+                 policy: Policy = DEFAULT_POLICY):
+        self.store = store
+        self.corpus_dir = corpus_dir
+        self.policy = policy
+        self.last_report = report
+        self._snapshot = snapshot
+        self._lock = asyncio.Lock()  # one build at a time
+
+    @classmethod
+    async def open(cls, db_path: str | Path, corpus_dir: str | Path, *, rebuild: bool = False,
+                   progress: bool = False) -> "Engine":
+        """Open the database; reuse its index if the corpus folder is unchanged, else build one."""
+        corpus_dir = Path(corpus_dir).resolve()
+        store = await Store.open(db_path)
+        try:
+            stored = await store.load_corpus()
+            if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
+                    and stored.fingerprint == fingerprint(corpus_dir):
+                t0 = time.perf_counter()
+                snapshot = await asyncio.to_thread(
+                    lambda: Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze),
+                                     stored.built_at, stored.fingerprint, stored.corpus_dir))
+                report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
+                                     time.perf_counter() - t0, reused=True)
+                return cls(store, corpus_dir, snapshot, report)
+            try:
+                snapshot, report = await _build_and_save(store, corpus_dir, progress)
+            except ReloadError:
+                if not stored:
+                    raise
+                # The folder is unusable now, but the database still holds a corpus: serve it.
+                snapshot = Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze),
+                                    stored.built_at, stored.fingerprint, stored.corpus_dir)
+                report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (), 0.0,
+                                     reused=True)
+            return cls(store, corpus_dir, snapshot, report)
+        except BaseException:
+            await store.close()
+            raise
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    def ask(self, question: str, *, top: int = 3, offset: int = 0) -> Answer:
+        """Answer from the current snapshot (CPU only, fast enough to call on the event loop)."""
+        return answer(self._snapshot, question, top=top, offset=offset, policy=self.policy)
+
+    def context(self, position: int) -> Context | None:
+        """The whole paragraph around the sentence at `position`; None if there is no such sentence."""
+        snapshot = self._snapshot
+        if not 0 <= position < len(snapshot):
+            return None
+        loc = snapshot.locate(position)
+        p = loc.doc.paragraphs[loc.paragraph_index]
+        d = loc.doc
+        return Context(DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph,
+                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start))
+
+    def info(self) -> CorpusInfo:
+        s = self._snapshot
+        return CorpusInfo(len(s.documents), s.paragraph_count, len(s), s.built_at, str(self.corpus_dir))
+
+    async def reload(self) -> BuildReport:
+        """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
+        async with self._lock:
+            snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+            self._snapshot = snapshot
+            self.last_report = report
+            return report
+
+    async def add_file(self, filename: str, data: bytes, *, max_bytes: int) -> BuildReport:
+        """Validate an uploaded .txt/.jsonl file, write it atomically into the corpus folder, reload."""
+        name = safe_filename(filename)
+        if len(data) > max_bytes:
+            raise UploadError(f"file too large ({len(data)} bytes, limit {max_bytes})")
+        if b"\x00" in data:
+            raise UploadError("binary file, not UTF-8 text")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UploadError("not UTF-8 text") from None
+        _check_content(name, text)
+        target = self.corpus_dir / name
+        previous = target.read_bytes() if target.exists() else None
+        async with self._lock:
+            await asyncio.to_thread(_write_atomically, target, data)
+            try:
+                snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+            except ReloadError:
+                await asyncio.to_thread(_restore, target, previous)
+                raise
+            self._snapshot = snapshot
+            self.last_report = report
+            return report
+
+    async def remove_document(self, doc_id: str) -> BuildReport:
+        """Take a document out of the corpus folder (its file, or its line of a .jsonl) and reload."""
+        doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
+        if doc is None:
+            raise KeyError(doc_id)
+        path = self.corpus_dir / doc.file
+        async with self._lock:
+            previous = path.read_bytes()
+            if path.suffix.lower() == ".jsonl":
+                kept = [line for line in previous.decode("utf-8-sig").splitlines()
+                        if not _is_record(line, doc_id)]
+                await asyncio.to_thread(_write_atomically, path, ("\n".join(kept) + "\n").encode())
+            else:
+                await asyncio.to_thread(path.unlink)
+            try:
+                snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+            except ReloadError:
+                await asyncio.to_thread(_restore, path, previous)
+                raise
+            self._snapshot = snapshot
+            self.last_report = report
+            return report
+
+
+def _check_content(name: str, text: str) -> None:
+    if not text.strip():
+        raise UploadError("empty file")
+    if name.lower().endswith(".jsonl"):
+        good = 0
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                raise UploadError(f"line {lineno} is not valid JSON") from None
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+                raise UploadError(f"line {lineno} has no 'text' field")
+            good += 1
+        if not good:
+            raise UploadError("no documents in the file")
+    elif not parse_article("upload", name, text).paragraphs:
+        raise UploadError("no content left after removing boilerplate")
+
+
+def _is_record(line: str, doc_id: str) -> bool:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(record, dict) and str(record.get("id")) == doc_id
+
+
+def _restore(path: Path, previous: bytes | None) -> None:
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        _write_atomically(path, previous)
+
+
+def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str, float]:
+    t0 = time.perf_counter()
+    fp = fingerprint(corpus_dir)
+    loaded = load_corpus(corpus_dir)
+    if not loaded.documents:
+        reasons = "; ".join(f"{s.file}: {s.reason}" for s in loaded.skipped[:5]) or "no .txt or .jsonl files"
+        raise ReloadError(f"no usable documents in {corpus_dir} ({reasons})",
+                          BuildReport(0, 0, 0, tuple((s.file, s.reason) for s in loaded.skipped),
+                                      time.perf_counter() - t0))
+    snapshot = Snapshot.build(loaded.documents, fingerprint=fp, corpus_dir=str(corpus_dir), progress=progress)
+    return snapshot, loaded, fp, t0
+
+
+async def _build_and_save(store: Store, corpus_dir: Path, progress: bool) -> tuple[Snapshot, BuildReport]:
+    """Build a snapshot in a worker thread, then save it in one transaction."""
+    snapshot, loaded, fp, t0 = await asyncio.to_thread(_build, corpus_dir, progress)
+    warning = None
+    try:
+        blob = await asyncio.to_thread(snapshot.index.to_bytes)
+        snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob)
+    except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
+        warning = f"the database could not be written ({e}); the corpus is served from memory only"
+    report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),
+                         tuple((s.file, s.reason) for s in loaded.skipped), time.perf_counter() - t0,
+                         warning=warning)
+    return snapshot, report

@@ -1,0 +1,201 @@
+"""Scoring the engine on a question file, beside off-the-shelf BM25 set-ups on the same sentences.
+
+A question file is JSON Lines: {"id", "kind", "q", "gold": [substrings of answering sentences]};
+an empty gold means the corpus does not answer and the right reply is to decline. Every system
+ranks the same sentence units (the snapshot's sentences), so the figures compare methods only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyarabic.araby as araby
+from rank_bm25 import BM25Okapi
+
+from .answer import Policy, answer
+from .arabic import analyze
+from .snapshot import Snapshot, sentence_texts
+
+__all__ = ["Question", "Scores", "load_questions", "evaluate", "baselines", "ablations", "gold_match"]
+
+K = 5  # ranks scored (MRR@5)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: str
+    kind: str
+    q: str
+    gold: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Scores:
+    """hit@1, hit@3, MRR@5 over answerable questions; declines over unanswerable ones; and the misses."""
+
+    name: str
+    hit1: float = 0.0
+    hit3: float = 0.0
+    mrr5: float = 0.0
+    declined: int = 0
+    unanswerable: int = 0
+    wrongly_declined: int = 0
+    misses: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "hit@1": round(self.hit1, 4), "hit@3": round(self.hit3, 4),
+                "mrr@5": round(self.mrr5, 4), "declined": self.declined, "unanswerable": self.unanswerable,
+                "answerable_declined": self.wrongly_declined, "misses": self.misses}
+
+
+def load_questions(path: str | Path) -> list[Question]:
+    out = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out.append(Question(str(r.get("id", len(out) + 1)), r.get("kind", ""), r["q"], tuple(r.get("gold", ()))))
+    return out
+
+
+def _plain(text: str) -> str:
+    return araby.strip_tatweel(araby.strip_tashkeel(text))
+
+
+def gold_match(text: str, gold: tuple[str, ...]) -> bool:
+    """A sentence answers when it contains a gold substring (diacritics and tatweel ignored)."""
+    plain = _plain(text)
+    return any(_plain(g) in plain for g in gold)
+
+
+# A system maps a question to (answered, ranked sentence positions).
+System = Callable[[str], tuple[bool, list[int]]]
+
+
+def score(name: str, system: System, questions: list[Question], texts: list[str]) -> Scores:
+    s = Scores(name)
+    answerable = [q for q in questions if q.gold]
+    for q in questions:
+        answered, ranked = system(q.q)
+        if not q.gold:
+            s.unanswerable += 1
+            s.declined += not answered
+            if answered:
+                s.misses.append({"id": q.id, "q": q.q, "expected": "(decline)", "first": texts[ranked[0]] if ranked else ""})
+            continue
+        rank = next((i for i, p in enumerate(ranked[:K]) if gold_match(texts[p], q.gold)), None) if answered else None
+        s.wrongly_declined += not answered
+        s.hit1 += rank == 0
+        s.hit3 += rank is not None and rank < 3
+        s.mrr5 += 1 / (rank + 1) if rank is not None else 0.0
+        if rank != 0:
+            s.misses.append({"id": q.id, "q": q.q, "expected": q.gold[0], "rank": None if rank is None else rank + 1,
+                             "first": texts[ranked[0]] if answered and ranked else "(declined)"})
+    n = max(1, len(answerable))
+    s.hit1, s.hit3, s.mrr5 = s.hit1 / n, s.hit3 / n, s.mrr5 / n
+    return s
+
+
+def sanad_system(snapshot: Snapshot, policy: Policy = Policy()) -> System:
+    def run(question: str) -> tuple[bool, list[int]]:
+        a = answer(snapshot, question, top=K, policy=policy)
+        return a.answered, [e.position for e in a.extracts]
+    return run
+
+
+def evaluate(snapshot: Snapshot, questions: list[Question], policy: Policy = Policy()) -> Scores:
+    return score("Sanad", sanad_system(snapshot, policy), questions, sentence_texts(list(snapshot.documents)))
+
+
+# ------------------------------------------------------------------ off-the-shelf set-ups
+
+def _bm25_system(tokenize: Callable[[str], list[str]], texts: list[str]) -> System:
+    bm25 = BM25Okapi([tokenize(t) for t in texts])
+
+    def run(question: str) -> tuple[bool, list[int]]:
+        scores = bm25.get_scores(tokenize(question))
+        order = [int(i) for i in np.argsort(-scores, kind="stable")[:K] if scores[i] > 0]
+        return bool(order), order
+    return run
+
+
+def _pyarabic_tokens(text: str) -> list[str]:
+    return [araby.normalize_hamza(araby.strip_tatweel(araby.strip_tashkeel(w)), method="tasheel")
+            for w in araby.tokenize(text)]
+
+
+def _fts5_system(texts: list[str]) -> System:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE s USING fts5(t, tokenize='unicode61 remove_diacritics 2')")
+    db.executemany("INSERT INTO s (rowid, t) VALUES (?, ?)", ((i, t) for i, t in enumerate(texts)))
+    word = re.compile(r"\w+")
+
+    def run(question: str) -> tuple[bool, list[int]]:
+        words = word.findall(question)
+        if not words:
+            return False, []
+        query = " OR ".join(f'"{w}"' for w in words)
+        rows = db.execute("SELECT rowid FROM s WHERE s MATCH ? ORDER BY bm25(s) LIMIT ?", (query, K)).fetchall()
+        return bool(rows), [r[0] for r in rows]
+    return run
+
+
+def _bm25s_system(texts: list[str]) -> System | None:
+    try:
+        import bm25s
+        import Stemmer
+    except ImportError:
+        return None
+    stemmer = Stemmer.Stemmer("arabic")
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
+
+    def run(question: str) -> tuple[bool, list[int]]:
+        tokens = bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+        if not tokens.vocab:
+            return False, []
+        docs, scores = retriever.retrieve(tokens, k=min(K, len(texts)), show_progress=False)
+        ranked = [int(d) for d, s in zip(docs[0], scores[0]) if s > 0]
+        return bool(ranked), ranked
+    return run
+
+
+def baselines(snapshot: Snapshot, questions: list[Question], *, all_setups: bool = True) -> list[Scores]:
+    """Figures for the off-the-shelf set-ups over the same sentences (just whitespace rank-bm25 unless all)."""
+    texts = sentence_texts(list(snapshot.documents))
+    systems: list[tuple[str, System | None]] = [("rank-bm25, whitespace tokens", _bm25_system(str.split, texts))]
+    if all_setups:
+        systems += [
+            ("rank-bm25, pyarabic tokens + strip + hamza", _bm25_system(_pyarabic_tokens, texts)),
+            ("SQLite FTS5 unicode61 remove_diacritics (OR)", _fts5_system(texts)),
+            ("bm25s + Snowball Arabic (PyStemmer)", _bm25s_system(texts)),
+        ]
+    return [score(name, system, questions, texts) if system else Scores(f"{name}: not installed")
+            for name, system in systems]
+
+
+def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
+    """Sanad with one choice changed at a time, to show which choices the figures support."""
+    texts = sentence_texts(list(snapshot.documents))
+    base = Policy()
+    out = []
+    for name, stemmer in (("stemmer: none (normalisation only)", "none"), ("stemmer: Snowball Arabic", "snowball")):
+        try:
+            other = Snapshot.build(list(snapshot.documents), analyzer=partial(analyze, stemmer=stemmer))
+        except ImportError:
+            out.append(Scores(f"{name}: not installed"))
+            continue
+        out.append(score(name, sanad_system(other, base), questions, texts))
+    for name, policy in (
+        ("no spelling-variant matching", Policy(variant_weight=0.0)),
+        ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
+        ("no question-kind bonus", Policy(kind_bonus=0.0)),
+    ):
+        out.append(score(name, sanad_system(snapshot, policy), questions, texts))
+    return out
