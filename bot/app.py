@@ -8,6 +8,7 @@ import logging
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -18,6 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -110,18 +112,28 @@ def protect_token(token: str | None) -> None:
 # Application
 
 
-def build_application(settings: Settings, engine: object) -> Application:
+def build_application(
+    settings: Settings,
+    engine: object,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+) -> Application:
     """The PTB Application wired to the engine, with every handler registered."""
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
-        .build()
+        .post_init(on_startup)
+        .post_shutdown(on_shutdown)
     )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    application = builder.build()
     application.bot_data["sanad"] = BotState.create(settings, engine)
     register_handlers(application)
     return application
@@ -161,8 +173,8 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(handlers.error_handler)
 
 
-async def _post_init(application: Application) -> None:
-    """Set the command menus and start the retention purge."""
+async def on_startup(application: Application) -> None:
+    """Set the command menus and start the retention purge (after initialize)."""
     await set_commands(application)
     state: BotState = application.bot_data["sanad"]
     if state.settings.retention_days > 0:
@@ -171,7 +183,7 @@ async def _post_init(application: Application) -> None:
         )
 
 
-async def _post_shutdown(application: Application) -> None:
+async def on_shutdown(application: Application) -> None:
     """Stop the retention purge."""
     task = application.bot_data.pop("purge_task", None)
     if task is not None:
@@ -246,28 +258,18 @@ async def serve(
                 installed.append(sig)
     try:
         async with application:
-            if webhook_url:
-                secret = settings.webhook_secret or secrets.token_urlsafe(32)
-                await application.updater.start_webhook(
-                    listen=settings.webhook_listen,
-                    port=port or 8443,
-                    url_path=urlsplit(webhook_url).path.lstrip("/"),
-                    webhook_url=webhook_url,
-                    secret_token=secret,
-                    allowed_updates=ALLOWED_UPDATES,
-                )
-                log.info("webhook mode on port %s", port or 8443)
-            else:
-                await application.updater.start_polling(
-                    allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
-                )
-                log.info("polling for updates as @%s", application.bot.username)
-            await application.start()
-            await stop.wait()
-            log.info("shutting down")
-            if application.updater.running:
-                await application.updater.stop()
-            await application.stop()
+            await on_startup(application)
+            try:
+                await _start_updates(application, settings, webhook_url, port, on_polling_error)
+                await application.start()
+                await stop.wait()
+                log.info("shutting down")
+            finally:
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
+                if application.running:
+                    await application.stop()
+                await on_shutdown(application)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
@@ -276,6 +278,32 @@ async def serve(
             "Another instance is already polling with this bot token. "
             "Stop it, or use webhook mode or a different token."
         )
+
+
+async def _start_updates(
+    application: Application,
+    settings: Settings,
+    webhook_url: str | None,
+    port: int | None,
+    on_polling_error: Callable[[TelegramError], None],
+) -> None:
+    """Start receiving updates by webhook (with a secret token) or by long polling."""
+    if webhook_url:
+        secret = settings.webhook_secret or secrets.token_urlsafe(32)
+        await application.updater.start_webhook(
+            listen=settings.webhook_listen,
+            port=port or 8443,
+            url_path=urlsplit(webhook_url).path.lstrip("/"),
+            webhook_url=webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        log.info("webhook mode on port %s", port or 8443)
+    else:
+        await application.updater.start_polling(
+            allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
+        )
+        log.info("polling for updates as @%s", application.bot.username)
 
 
 async def run(settings: Settings, *, webhook_url: str | None = None, port: int | None = None) -> None:

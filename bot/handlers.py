@@ -273,7 +273,7 @@ def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> s
         # Offsets are in UTF-16 units: cut there, then decode back.
         raw = text.encode("utf-16-le", errors="surrogatepass")
         for offset, length in sorted(cut, reverse=True):
-            raw = raw[: offset * 2] + b" " + raw[(offset + length) * 2 :]
+            raw = raw[: offset * 2] + " ".encode("utf-16-le") + raw[(offset + length) * 2 :]
         return raw.decode("utf-16-le", errors="replace")
     replied = message.reply_to_message
     if (
