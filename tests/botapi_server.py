@@ -59,6 +59,24 @@ MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MAX_DOWNLOAD_SIZE = 20 * 1024 * 1024
 
+_request_local = threading.local()  # the connection of the request being handled (long-poll disconnects)
+
+
+def _client_gone() -> bool:
+    """True when the client of the current request closed its connection (best effort)."""
+    sock = getattr(_request_local, "sock", None)
+    if sock is None:
+        return False
+    import select
+
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+        if not readable:
+            return False
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
+
 
 # ----------------------------------------------------------------------------- errors
 
@@ -1494,6 +1512,16 @@ class BotAPIServer:
         return parse_formatted_text("" if text is None else str(text), parse_mode, entities,
                                     strict_html=self.strict_html, **kw)
 
+    @staticmethod
+    def _with_auto_entities(text: str, ents: list[dict]) -> list[dict]:
+        """Telegram also marks urls, @mentions, #hashtags and /commands in bot messages
+        (not inside code, pre or links)."""
+        blocked = [(e["offset"], e["offset"] + e["length"]) for e in ents
+                   if e["type"] in ("code", "pre", "text_link", "text_mention", "custom_emoji", "date_time")]
+        extra = [a for a in auto_entities(text)
+                 if not any(s < a["offset"] + a["length"] and a["offset"] < t for s, t in blocked)]
+        return _sort_entities(ents + extra) if extra else ents
+
     def _reply_markup(self, p: dict, *, inline_only: bool = False) -> dict | None:
         rm = self._json(p, "reply_markup", "reply keyboard markup")
         return self._validate_markup(rm, inline_only=inline_only)
@@ -1657,9 +1685,9 @@ class BotAPIServer:
                     if deliverable or self._stopping:
                         return json.loads(json.dumps(deliverable[:limit]))
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    if remaining <= 0 or _client_gone():  # a stopped bot's poll ends here, not at its timeout
                         return []
-                    self._cond.wait(remaining)
+                    self._cond.wait(min(remaining, 0.25))
             finally:
                 self._polls_waiting -= 1
 
@@ -1710,6 +1738,7 @@ class BotAPIServer:
     def _m_sendmessage(self, p: dict) -> dict:
         chat = self._chat_param(p)
         text, ents = self._text(p.get("text"), p.get("parse_mode"), self._json(p, "entities", "entities"))
+        ents = self._with_auto_entities(text, ents)
         markup = self._reply_markup(p)
         lpo = self._json(p, "link_preview_options", "link preview options")
         if lpo is not None and not isinstance(lpo, dict):
@@ -1733,6 +1762,7 @@ class BotAPIServer:
     def _m_editmessagetext(self, p: dict) -> Any:
         chat, m = self._own_message(p)
         text, ents = self._text(p.get("text"), p.get("parse_mode"), self._json(p, "entities", "entities"))
+        ents = self._with_auto_entities(text, ents)
         markup = self._reply_markup(p, inline_only=True)
         with self._lock:
             if "text" not in m:
@@ -2206,5 +2236,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, {"ok": False, "error_code": 400,
                              "description": "Bad Request: can't parse JSON encoded request body"})
             return
-        status, out = api.handle(self.command, m.group(1), m.group(2), params)
+        _request_local.sock = self.connection
+        try:
+            status, out = api.handle(self.command, m.group(1), m.group(2), params)
+        finally:
+            _request_local.sock = None
         self._json(status, out)

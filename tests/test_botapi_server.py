@@ -344,6 +344,27 @@ def test_concurrent_getupdates_conflict(srv):
                                                   "make sure that only one bot instance is running")
 
 
+def test_conflict_policy_reject_new_and_disconnected_poll():
+    with BotAPIServer(conflict_policy="reject_new") as s:
+        # a poll whose client went away is not "pending" any more
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{s.url}/bot{s.token}/getUpdates", data={"timeout": "20"}, timeout=0.3)
+        time.sleep(0.6)
+        assert api(s, "getUpdates", timeout=0)[0] == 200
+        t = threading.Thread(target=lambda: api(s, "getUpdates", timeout=2))
+        t.start()
+        time.sleep(0.3)
+        code, body = api(s, "getUpdates", timeout=0)
+        assert code == 409 and body["description"].startswith("Conflict: terminated by other getUpdates request")
+        t.join(5)
+
+
+def test_bot_message_auto_entities(srv, dm):
+    _, body = api(srv, "sendMessage", chat_id=dm["id"], text="راجع https://example.org و /help <code>/x</code>",
+                  parse_mode="HTML")
+    assert [e["type"] for e in body["result"]["entities"]] == ["url", "bot_command", "code"]
+
+
 def test_privacy_mode_and_auto_entities():
     with BotAPIServer(privacy_mode=True, bot_username="SanadBot") as s:
         g = s.group(-42, "g")
@@ -500,3 +521,45 @@ async def test_real_ptb_bot_errors(botapi_server, botapi_bot):
     with pytest.raises(InvalidToken):
         async with telegram.Bot("123:" + "A" * 35, base_url=srv.base_url):
             pass
+
+
+# ------------------------------------------------- a real PTB Application, polling
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+async def test_ptb_application_polling_with_rate_limiter(botapi_server_strict):
+    from telegram.ext import AIORateLimiter, ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+
+    srv = botapi_server_strict
+    app = (ApplicationBuilder().token(srv.token).base_url(srv.base_url).base_file_url(srv.base_file_url)
+           .rate_limiter(AIORateLimiter(max_retries=2)).build())
+
+    async def echo(update, context):
+        await update.effective_chat.send_action("typing")
+        await update.message.reply_html(f"<b>{len(update.message.text)}</b>", do_quote=True, reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("المزيد", callback_data="more")]]))
+
+    async def more(update, context):
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_text("المزيد")
+
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    app.add_handler(CallbackQueryHandler(more))
+    alice = srv.user(7, "أحمد")
+    async with app:
+        await app.start()
+        await app.updater.start_polling(timeout=10, poll_interval=0)
+        try:
+            srv.flood(1, retry_after=1)  # the first reply gets 429; AIORateLimiter retries it
+            srv.send_text(srv.private(alice), alice, "سلام")
+            call = await srv.wait_for_async(lambda c: c.ok, 8, method="sendMessage")
+            assert call.result["text"] == "4" and call.result["reply_to_message"]["text"] == "سلام"
+            assert [c.error_code for c in srv.calls_to("sendMessage")] == [429, None]
+            assert srv.calls_to("sendChatAction")
+            srv.press_button(call.result, "more", alice)
+            edit = await srv.wait_for_async(method="editMessageText", timeout=5)
+            assert edit.ok and edit.result["text"] == "المزيد"
+            await srv.wait_for_async(lambda c: c.ok, 5, method="answerCallbackQuery")
+        finally:
+            await app.updater.stop()
+            await app.stop()
