@@ -1,0 +1,305 @@
+"""End to end: the real bot (PTB long polling, real Engine over the seeds) against the local Bot API server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import texts
+from bot.app import AnotherInstanceRunning, build_application, configure_logging, serve
+from bot.settings import Settings
+from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
+from botapi_server import BotAPIServer, Call
+from retrieval import Engine
+
+ADMIN = 111
+USER = 222
+OTHER = 333
+QUESTION = "ماذا قال لافروف عن كوريا الشمالية؟"
+
+
+class RunningBot:
+    """A bot serving in a background task, plus helpers to talk to it through the server."""
+
+    def __init__(self, server: BotAPIServer, engine: Engine, task: asyncio.Task, stop: asyncio.Event) -> None:
+        self.server, self.engine, self.task, self.stop = server, engine, task, stop
+
+    async def say(self, chat: Any, user: Any, text: str, **kwargs: Any) -> tuple[dict, Call]:
+        """User sends text; returns the user's message and the bot's first reply to it."""
+        since = self.server.mark()
+        msg = self.server.send_text(chat, user, text, **kwargs)
+        reply = await self.reply_to(msg, since)
+        return msg, reply
+
+    async def reply_to(self, msg: dict, since: int, timeout: float = 8.0) -> Call:
+        """The bot's first sendMessage threaded to msg."""
+        return await self.server.wait_for_async(
+            lambda c: (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"],
+            method="sendMessage", chat_id=msg["chat"]["id"], since=since, timeout=timeout,
+        )
+
+    def replies(self, msg: dict) -> list[Call]:
+        """Every sendMessage threaded to msg so far."""
+        return [c for c in self.server.calls_to("sendMessage")
+                if str(c.chat_id) == str(msg["chat"]["id"])
+                and (c.params.get("reply_parameters") or {}).get("message_id") == msg["message_id"]]
+
+    async def settle(self, seconds: float = 0.3) -> None:
+        """Give the bot time to (not) react."""
+        await asyncio.sleep(seconds)
+
+
+@pytest.fixture
+async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_dir: Path) -> AsyncIterator[Callable[..., Any]]:  # noqa: F811
+    """Factory: start the real bot against the server (torn down after the test)."""
+    running: list[RunningBot] = []
+    server = botapi_server_strict
+
+    async def start(**overrides: Any) -> RunningBot:
+        settings = Settings(
+            token=server.token, api_url=server.url, admin_ids=frozenset({ADMIN}),
+            db_path=tmp_path / f"sanad{len(running)}.sqlite3", corpus_dir=corpus_dir, retention_days=0,
+            **overrides,
+        )
+        configure_logging(settings)
+        server.private(ADMIN)  # the admin has opened a chat with the bot (Telegram needs that for a chat scope)
+        engine = await Engine.open(settings.db_path, settings.corpus_dir)
+        application = build_application(settings, engine)
+        stop = asyncio.Event()
+        since = server.mark()
+        task = asyncio.create_task(serve(application, stop_event=stop, install_signal_handlers=False))
+        bot = RunningBot(server, engine, task, stop)
+        running.append(bot)
+        await _wait_polling(server, since)
+        return bot
+
+    yield start
+    for bot in running:
+        bot.stop.set()
+        with contextlib.suppress(AnotherInstanceRunning):
+            await asyncio.wait_for(bot.task, 15)
+        await bot.engine.close()
+
+
+async def _wait_polling(server: BotAPIServer, since: int, timeout: float = 10.0) -> None:
+    """Wait until the bot has set its commands and started polling (updates queue until then)."""
+    await server.wait_for_async(method="setMyCommands", since=since, timeout=timeout)
+    await server.wait_for_async(method="deleteWebhook", since=since, timeout=timeout)
+
+
+def bot_messages(server: BotAPIServer, chat: Any) -> list[dict]:
+    return server.messages_in(chat)
+
+
+def buttons(message: dict) -> list[dict]:
+    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+
+
+def entity_types(call: Call) -> set[str]:
+    return {e["type"] for e in (call.result or {}).get("entities", [])}
+
+
+# ---------------------------------------------------------------------------
+
+
+async def test_private_question_answered_with_quotes_and_citations(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    _, reply = await bot.say(server.private(USER), USER, QUESTION)
+    assert reply.ok and reply.params["parse_mode"] == "HTML"
+    assert {"blockquote", "bold"} <= entity_types(reply)
+    assert "لافروف" in reply.text and "الفقرة" in reply.text and "أسوشيتد برس" in reply.text
+    assert server.calls_to("sendChatAction")[0].params["action"] == "typing"
+    labels = [b["text"] for b in buttons(reply.result)]
+    assert "المزيد ⬇️" in labels and labels[0] == "السياق ١"
+    # the command menus, per scope
+    assert [c["command"] for c in server.commands({"type": "all_group_chats"})][0] == "ask"
+    assert "reload" in [c["command"] for c in server.commands({"type": "chat", "chat_id": ADMIN})]
+    assert "reload" not in [c["command"] for c in server.commands({"type": "all_private_chats"})]
+
+
+async def test_unanswerable_question_is_polite_with_topics(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    _, reply = await bot.say(botapi_server.private(USER), USER, "ما عاصمة المريخ؟")
+    assert "لم أجد" in reply.text and "كوريا" in reply.text
+
+
+async def test_groups_answer_only_when_addressed(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    group = server.supergroup()
+    chatter = server.send_text(group, USER, "مرحبًا بالجميع، ما أخبار كوريا الشمالية اليوم؟")
+    other_bot = server.send_text(group, USER, "/ask@SomeOtherBot لافروف")
+    ask_msg, ask_reply = await bot.say(group, USER, f"/ask@{server.bot_username} {QUESTION}")
+    assert "<blockquote>" in ask_reply.params["text"]
+    mention_msg, mention_reply = await bot.say(group, OTHER, f"@{server.bot_username} من هو لافروف؟")
+    assert mention_reply.ok and "لافروف" in mention_reply.text
+    bot_msg = bot_messages(server, group)[0]
+    _, reply_reply = await bot.say(group, OTHER, "وماذا عن كيم جونج أون؟", reply_to=bot_msg)
+    assert reply_reply.ok
+    await bot.settle()
+    assert bot.replies(chatter) == [] and bot.replies(other_bot) == []
+    # plain /ask in a basic group too
+    small = server.group()
+    _, plain_reply = await bot.say(small, USER, "/ask لافروف")
+    assert plain_reply.ok
+
+
+async def test_more_and_context_buttons(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    chat = server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = server.message(chat, reply.result["message_id"])
+    first_texts = reply.text
+    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+    since = server.mark()
+    qid = server.press_button(answer_msg, more["callback_data"], USER)
+    await server.wait_for_async(method="answerCallbackQuery", since=since)
+    page2 = await server.wait_for_async(method="sendMessage", chat_id=USER, since=since)
+    assert "نتائج إضافية" in page2.text and page2.text != first_texts
+    assert server.callback_answer(qid) is not None
+
+    context = next(b for b in buttons(answer_msg) if b["text"].startswith("السياق"))
+    since = server.mark()
+    server.press_button(answer_msg, context["callback_data"], USER)
+    ctx_call = await server.wait_for_async(method="sendMessage", chat_id=USER, since=since)
+    assert "سياق المقتطف" in ctx_call.text and "blockquote" in entity_types(ctx_call)
+
+    thumbs = next(b for b in buttons(answer_msg) if b["text"] == "👍")
+    since = server.mark()
+    server.press_button(answer_msg, thumbs["callback_data"], USER)
+    ack = await server.wait_for_async(method="answerCallbackQuery", since=since)
+    assert ack.params.get("text") == texts.FEEDBACK_THANKS
+
+
+async def test_forged_and_foreign_callbacks_get_polite_answers(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    chat = server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = server.message(chat, reply.result["message_id"])
+    for forged in ("m:1:3:AAAAAAAA", "c:1:1:x:AAAAAAAA", "reload", "f:1:+:" + "A" * 8):
+        since = server.mark()
+        server.press_button(answer_msg, forged, USER, check=False)
+        ack = await server.wait_for_async(method="answerCallbackQuery", since=since)
+        assert ack.params.get("text") == texts.STALE_BUTTON
+    await bot.settle(0.2)
+    assert len(server.calls_to("sendMessage")) == 1
+
+
+async def test_admin_boundary_for_reload(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    _, refused = await bot.say(server.private(USER), USER, "/reload")
+    assert refused.text == texts.ADMIN_ONLY
+    group = server.supergroup()
+    server.set_admins(group, [USER])  # a group admin is not a Sanad admin
+    _, refused_group = await bot.say(group, USER, f"/reload@{server.bot_username}")
+    assert refused_group.text == texts.ADMIN_ONLY
+    msg = server.send_text(server.private(ADMIN), ADMIN, "/reload")
+    done = await server.wait_for_async(lambda c: "اكتمل" in (c.text or ""), method="sendMessage", chat_id=ADMIN, timeout=15)
+    assert "٨٩" in done.text or "الجمل" in done.text
+    assert bot.replies(msg)[0].text == texts.RELOAD_STARTED
+
+
+async def test_uploaded_document_becomes_answerable(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    admin_chat = server.private(ADMIN)
+    _, before = await bot.say(server.private(USER), USER, "ما هي أكبر فوهة بركانية على كوكب المريخ؟")
+    assert "لم أجد" in before.text
+    text = ("فوهة المريخ\n\nتقع أكبر فوهة بركانية على كوكب المريخ قرب جبل أوليمبوس، "
+            "ويبلغ قطرها نحو ثمانين كيلومترًا بحسب قياسات المركبات الفضائية.\n")
+    since = server.mark()
+    server.send_document(admin_chat, ADMIN, "mars.txt", text.encode("utf-8"))
+    await server.wait_for_async(lambda c: "أضفتُ" in (c.text or ""), method="sendMessage", chat_id=ADMIN, since=since, timeout=15)
+    _, after = await bot.say(server.private(USER), USER, "ما هي أكبر فوهة بركانية على كوكب المريخ؟")
+    assert "أوليمبوس" in after.text and "blockquote" in entity_types(after)
+    # non-admins cannot upload
+    since = server.mark()
+    server.send_document(server.private(OTHER), OTHER, "evil.txt", "نص".encode())
+    refused = await server.wait_for_async(method="sendMessage", chat_id=OTHER, since=since)
+    assert refused.text == texts.ADMIN_ONLY
+
+
+async def test_hostile_text_rendered_safely(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    hostile = ("عنوان <b>غير مغلق & <script>alert(1)</script>\n\n"
+               "يقول النص الخبيث <i>بلا إغلاق & رموز \u202e\u200f معكوسة &amp; <a href=\"javascript:x\">رابط</a> "
+               "إن البطاريق الزرقاء تعيش في القطب الجنوبي.\n")
+    since = server.mark()
+    server.send_document(server.private(ADMIN), ADMIN, "hostile.txt", hostile.encode())
+    await server.wait_for_async(lambda c: "أضفتُ" in (c.text or ""), method="sendMessage", chat_id=ADMIN, since=since, timeout=15)
+    _, reply = await bot.say(server.private(USER), USER, "أين تعيش البطاريق الزرقاء؟ <script> & </b>")
+    assert reply.ok and "البطاريق" in reply.text
+    assert "<i>بلا إغلاق & رموز" in reply.text  # shown literally, not interpreted
+    for question in ("<b>", "&", "\u202e\u200f", "</blockquote>", "<a href='x'>", "😀" * 50, "ك" * 4096):
+        _, r = await bot.say(server.private(OTHER), OTHER, question)
+        assert r.ok
+
+
+async def test_oversized_context_is_split(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    sentences = " ".join(f"الجملة رقم {i} تتحدث عن الزرافات الطويلة في السافانا الأفريقية وتصف طعامها وعاداتها اليومية." for i in range(120))
+    since = server.mark()
+    server.send_document(server.private(ADMIN), ADMIN, "giraffes.txt", f"الزرافات\n\n{sentences}\n".encode())
+    await server.wait_for_async(lambda c: "أضفتُ" in (c.text or ""), method="sendMessage", chat_id=ADMIN, since=since, timeout=15)
+    chat = server.private(USER)
+    _, reply = await bot.say(chat, USER, "ما طعام الزرافات الطويلة في السافانا الأفريقية؟")
+    answer_msg = server.message(chat, reply.result["message_id"])
+    context = next(b for b in buttons(answer_msg) if b["text"].startswith("السياق"))
+    since = server.mark()
+    server.press_button(answer_msg, context["callback_data"], USER)
+    await server.wait_for_async(lambda c: "الفقرة" in (c.text or ""), method="sendMessage", chat_id=USER, since=since, timeout=10)
+    parts = [c for c in server.calls_to("sendMessage")[-10:] if c.index >= since and str(c.chat_id) == str(USER)]
+    assert len(parts) >= 3 and all(c.ok for c in parts)
+    assert all(len(c.params["text"]) <= 4096 for c in parts)
+
+
+async def test_inline_query(start_bot, botapi_server) -> None:  # noqa: F811
+    await start_bot()
+    server = botapi_server
+    qid = server.inline_query(USER, "لافروف كوريا الشمالية")
+    call = await server.wait_for_async(method="answerInlineQuery", timeout=8)
+    assert call.ok and server.inline_answer(qid)["results"]
+    msg = server.choose_inline_result(qid, server.inline_answer(qid)["results"][0]["id"], server.private(OTHER))
+    assert "لافروف" in msg["text"]
+
+
+async def test_rate_limit_notice_once(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot(rate_limit=3)
+    server = botapi_server
+    chat = server.private(USER)
+    for _ in range(8):
+        server.send_text(chat, USER, QUESTION)
+    await server.wait_for_async(lambda c: c.text == texts.RATE_LIMITED, method="sendMessage", timeout=8)
+    await bot.settle(0.5)
+    sent = [c.text for c in server.calls_to("sendMessage")]
+    assert sent.count(texts.RATE_LIMITED) == 1 and len(sent) == 4
+
+
+async def test_second_instance_stops_with_clear_message(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+    first = await start_bot()
+    second = await start_bot()
+    done, _ = await asyncio.wait({first.task, second.task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
+    assert done, "neither instance noticed the conflict"
+    with pytest.raises(AnotherInstanceRunning):
+        done.pop().result()
+    assert "another instance" in caplog.text
+
+
+async def test_token_never_logged(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+    caplog.set_level(logging.INFO)
+    bot = await start_bot()
+    await bot.say(botapi_server.private(USER), USER, QUESTION)
+    assert botapi_server.token not in caplog.text
+    assert all(botapi_server.token not in r.getMessage() for r in caplog.records)
