@@ -67,11 +67,11 @@ class Policy:
     """The answer layer's few parameters, in one place (values chosen on the whole development set)."""
 
     candidates: int = 60  # BM25 candidates reranked
-    variant_weight: float = 0.7  # a spelling variant counts this much of the word itself (0: no variants)
+    variant_weight: float = 0.5  # a spelling variant counts this much of the word itself (0: no variants)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
     kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
-    answer_coverage: float = 0.5  # the best sentence must cover this share of the question
-    extract_coverage: float = 0.34  # further extracts must cover at least this share
+    answer_coverage: float = 0.3  # the best sentence must cover this share of the question
+    extract_coverage: float = 0.2  # further extracts must cover at least this share
     duplicate_jaccard: float = 0.8  # sentences sharing this share of terms are one extract
 
 

@@ -32,7 +32,7 @@ _TOKEN = re.compile(
     r"(?P<num>[0-9٠-٩۰-۹]+(?:[,٬'][0-9٠-٩۰-۹]{3})+(?![0-9٠-٩۰-۹])(?:[.٫][0-9٠-٩۰-۹]+)?"
     r"|[0-9٠-٩۰-۹]+(?:[.٫][0-9٠-٩۰-۹]+)?)"
     r"|(?P<ar>[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff][\u0610-\u061a\u0621-\u065f\u0670-\u06d3\u06fa-\u06ff\u0640"
-    r"\u200c\u200d]*)"
+    r"\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff\u00ad]*)"
     r"|(?P<lat>[^\W\d_\u0600-\u06ff]+)"
 )
 _THOUSANDS = re.compile(r"[,٬']")
@@ -67,7 +67,7 @@ def normalize(word: str) -> str:
 # جنديا / جندي meet. A bare ب/ك/ل/ف is too often part of the word (بلينكن, كيم, لافروف) to strip
 # here; the answer layer matches those forms as discounted variants instead. Figures: README.
 _PREFIXES = ("وبال", "وكال", "وفال", "ولل", "فبال", "فال", "بال", "كال", "وال", "لل", "ال")
-_SUFFIXES = ("هما", "كما", "تها", "ها", "نا", "ا", "تهم", "هم", "هن", "كم", "ات", "ون", "ين", "ان", "يه", "ه", "ي")
+_SUFFIXES = ("هما", "كما", "تها", "ها", "نا", "ا", "تهم", "هم", "هن", "كم", "ات", "ون", "ين", "ان", "يه", "ته", "ه", "ي")
 
 
 def _light_stem(word: str) -> str:

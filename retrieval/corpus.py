@@ -103,9 +103,11 @@ def _is_navigation(line: str) -> bool:
 
 
 def _is_footer_line(line: str) -> bool:
-    """At the foot of an article: short lines, or lines that do not end a sentence."""
+    """At the foot of an article: lines that end no sentence, addresses, or a short closing question
+    ("هل ترغب بالتعليق على الموضوع؟" invites comments; a news story does not end by asking)."""
     s = line.strip()
-    return _words(s) <= 8 or not _SENTENCE_END.search(s) or bool(_URLISH.search(s))
+    return (not _SENTENCE_END.search(s) or bool(_URLISH.search(s))
+            or (_words(s) <= 8 and s.rstrip("\"'”») ").endswith(("?", "؟"))))
 
 
 @dataclass(slots=True)

@@ -1,0 +1,96 @@
+"""Normalisation, tokenisation, stopwords and light stemming: the rules a question and a sentence share."""
+
+import pytest
+
+from retrieval.arabic import analyze, normalize, skeleton, tokens
+
+
+@pytest.mark.parametrize("variant, plain", [
+    ("مَنْ هِيَ وَزِيرَةُ", "من هي وزيرة"),          # diacritics
+    ("كـــــم", "كم"),                                # tatweel
+])
+def test_marks_and_tatweel_do_not_change_terms(variant, plain):
+    assert analyze(variant) == analyze(plain)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("أكد", "اكد"), ("إطلاق", "اطلاق"), ("آلاف", "الاف"),   # hamza on alef
+    ("الجبهة", "الجبهه"), ("الغربية", "الغربيه"),           # ta marbuta written as ha
+    ("مستشفى", "مستشفي"),                                 # alef maqsura
+    ("سيئول", "سيؤول".replace("ؤ", "ئ")),                 # hamza carriers
+])
+def test_spelling_variants_meet(a, b):
+    assert analyze(a) == analyze(b) and analyze(a)
+
+
+@pytest.mark.parametrize("text", ["٨٠٠٠", "8,000", "8000", "٨٬٠٠٠", "۸۰۰۰"])
+def test_numbers_fold_to_ascii_without_thousands_separators(text):
+    assert analyze(text) == ["8000"]
+
+
+def test_decimal_numbers_keep_their_point():
+    assert analyze("3.5") == ["3.5"]
+    assert analyze("٣٫٥") == ["3.5"]
+
+
+def test_latin_is_lowercased_and_kept_whole():
+    assert analyze("DPRK") == analyze("dprk") == ["dprk"]
+    assert analyze("KCNA") == ["kcna"]
+
+
+def test_hyphenated_codes_split_into_letters_and_numbers():
+    assert "52" in analyze("B-52H") and "52" in analyze("بي-52")
+
+
+def test_question_and_function_words_are_dropped():
+    assert analyze("ما هي") == []
+    assert analyze("من هو الذي في على إلى") == []
+    assert analyze("what is DPRK") == ["dprk"]
+
+
+def test_punctuation_and_quotes_are_not_terms():
+    assert analyze("“الكشف” «دعم» (يونهاب) — ؟!") == analyze("الكشف دعم يونهاب")
+
+
+@pytest.mark.parametrize("forms", [
+    ("كوريا", "الكورية", "لكوريا".replace("ل", "ال", 1)),      # adverbial alef and nisba meet
+    ("جندي", "جنديا"),
+    ("روسيا", "الروسية", "وروسيا"),
+    ("أمريكا", "الأمريكي", "الأمريكية", "الأمريكيين"),
+    ("التدريبات", "تدريبات", "والتدريبات", "بالتدريبات"),
+    ("وزير", "الوزير", "ووزير", "والوزير"),                      # root waw is not the conjunction
+])
+def test_light_stemmer_conflates_inflections(forms):
+    terms = {tuple(analyze(f)) for f in forms}
+    assert len(terms) == 1, terms
+
+
+def test_light_stemmer_keeps_short_words_whole():
+    # never leaves fewer than three letters (or two after the article)
+    for word in ("كيم", "سول", "قال", "دعم"):
+        assert len(analyze(word)[0]) >= 3
+
+
+def test_invisible_marks_inside_words_are_ignored():
+    assert analyze("كو\u200fريا \u200bالشمالية") == analyze("كوريا الشمالية")
+
+
+def test_tokens_keep_offsets_into_the_original_text():
+    text = "قال لافروف: ما يصل إلى 8,000 جندي."
+    for t in tokens(text):
+        assert text[t.start:t.end] == t.text
+    assert "8,000" in [t.text for t in tokens(text)]
+
+
+def test_skeleton_joins_transliteration_variants_of_names():
+    def sk(word):
+        return skeleton(analyze(word)[0])
+    assert sk("بيونغ") == sk("بيونج")
+    assert sk("جونغ") == sk("جونج")
+    assert sk("سيول") == sk("سيئول") == sk("سول")
+    assert sk("لافروف") != sk("بوتين")
+
+
+def test_empty_and_symbol_only_text_gives_no_terms():
+    assert analyze("") == []
+    assert analyze("😀 ‏ ... ###") == []

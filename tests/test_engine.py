@@ -1,0 +1,139 @@
+"""The engine: reuse of the stored index, safe reloads, uploads and removals."""
+
+import asyncio
+import json
+import os
+
+import pytest
+
+from retrieval import Engine, ReloadError, UploadError
+from retrieval.engine import safe_filename
+
+NEW_ARTICLE = ("مصر تفتتح محطة طاقة شمسية عملاقة في أسوان\n\n"
+               "أسوان، 5 مايو (رويترز) — افتتحت مصر محطة بنبان للطاقة الشمسية بقدرة 1650 ميغاواط. "
+               "وقال وزير الكهرباء إن المحطة ستزود مليون منزل بالكهرباء.\n")
+
+
+async def test_open_builds_then_reuses_the_stored_index(tmp_path, corpus_dir):
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert not e.last_report.reused and e.info().documents == 5
+    first = e.ask("ماذا نشر البيت الأبيض؟")
+    await e.close()
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert e.last_report.reused
+    assert e.ask("ماذا نشر البيت الأبيض؟") == first
+    await e.close()
+
+
+async def test_a_changed_folder_is_rebuilt_on_open(tmp_path, corpus_dir):
+    (await Engine.open(tmp_path / "db.sqlite3", corpus_dir)).close
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    await e.close()
+    (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert not e.last_report.reused and e.info().documents == 6
+    assert e.ask("ما قدرة محطة بنبان؟").answered
+    await e.close()
+
+
+async def test_reload_picks_up_new_files(engine, corpus_dir):
+    assert not engine.ask("ما قدرة محطة بنبان للطاقة الشمسية؟").answered
+    (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    report = await engine.reload()
+    assert report.documents == 6 and report.sentences == engine.info().sentences
+    a = engine.ask("ما قدرة محطة بنبان للطاقة الشمسية؟")
+    assert a.answered and "1650" in a.extracts[0].text and a.extracts[0].doc.source == "رويترز"
+
+
+async def test_a_failed_reload_keeps_the_old_corpus_serving(engine, corpus_dir):
+    before = engine.info()
+    for f in corpus_dir.glob("*.txt"):
+        f.write_bytes(b"\x00binary " + f.name.encode())
+    with pytest.raises(ReloadError) as err:
+        await engine.reload()
+    reasons = [reason for file, reason in err.value.report.skipped if file.endswith(".txt")]
+    assert len(reasons) == 5 and all("binary" in r for r in reasons)
+    assert engine.info() == before and engine.ask("ماذا نشر البيت الأبيض؟").answered
+
+
+async def test_an_unusable_folder_at_start_serves_the_stored_corpus(tmp_path, corpus_dir):
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    await e.close()
+    for f in corpus_dir.glob("*.txt"):
+        f.unlink()
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert e.info().documents == 5
+    await e.close()
+
+
+async def test_questions_are_answered_while_a_reload_runs(engine, corpus_dir):
+    (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+    reload = asyncio.create_task(engine.reload())
+    answered = 0
+    while not reload.done():
+        answered += engine.ask("ماذا نشر البيت الأبيض؟").answered
+        await asyncio.sleep(0)
+    await reload
+    assert answered >= 1
+
+
+async def test_upload_adds_an_answerable_document(engine, corpus_dir):
+    report = await engine.add_file("solar.txt", NEW_ARTICLE.encode(), max_bytes=100_000)
+    assert report.documents == 6 and (corpus_dir / "solar.txt").read_text(encoding="utf-8") == NEW_ARTICLE
+    assert engine.ask("كم منزلا ستزود محطة بنبان بالكهرباء؟").answered
+    assert not [p for p in corpus_dir.iterdir() if p.name.startswith(".upload-")]
+
+
+async def test_upload_of_a_jsonl_archive(engine):
+    lines = [json.dumps({"id": "n1", "title": "خبر", "source": "واس", "date": "2024-05-01",
+                         "text": "أعلنت وزارة الزراعة زراعة عشرة ملايين شجرة في الرياض."}, ensure_ascii=False)]
+    await engine.add_file("archive.jsonl", "\n".join(lines).encode(), max_bytes=100_000)
+    e = engine.ask("كم شجرة زرعت وزارة الزراعة في الرياض؟").extracts[0]
+    assert e.doc.id == "n1" and e.doc.source == "واس"
+    await engine.remove_document("n1")
+    assert not engine.ask("كم شجرة زرعت وزارة الزراعة في الرياض؟").answered
+
+
+@pytest.mark.parametrize("name", ["../evil.txt", "/etc/passwd.txt", "a/b.txt", "a\\b.txt", "nul\x00.txt", ".hidden.txt",
+                                  "CON.txt", "x.exe", "x.txt.sh", "", "..", "a" * 200 + ".txt"])
+def test_unsafe_file_names_are_refused(name):
+    with pytest.raises(UploadError):
+        safe_filename(name)
+
+
+def test_ordinary_file_names_pass():
+    for name in ("news.txt", "أخبار اليوم.txt", "archive-2024_05.jsonl", "report (1).txt"):
+        assert safe_filename(name) == name
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"\xff\xfe bad", "UTF-8"), (b"PK\x03\x04\x00\x00", "binary"), (b"   ", "empty"),
+    ("زر الذهاب إلى الأعلى\n".encode(), "boilerplate"),
+])
+async def test_bad_uploads_are_refused_and_nothing_is_written(engine, corpus_dir, data, reason):
+    before = sorted(os.listdir(corpus_dir))
+    with pytest.raises(UploadError, match=reason):
+        await engine.add_file("new.txt", data, max_bytes=100_000)
+    assert sorted(os.listdir(corpus_dir)) == before
+
+
+async def test_oversized_and_malformed_jsonl_uploads_are_refused(engine):
+    with pytest.raises(UploadError, match="too large"):
+        await engine.add_file("big.txt", NEW_ARTICLE.encode() * 100, max_bytes=1000)
+    with pytest.raises(UploadError, match="line 1"):
+        await engine.add_file("bad.jsonl", b"{oops", max_bytes=1000)
+
+
+async def test_remove_document(engine, corpus_dir):
+    report = await engine.remove_document("003_8a64b5d3bad4b392")
+    assert report.documents == 4 and not (corpus_dir / "003_8a64b5d3bad4b392.txt").exists()
+    with pytest.raises(KeyError):
+        await engine.remove_document("no-such-doc")
+
+
+async def test_context_is_the_paragraph_around_an_extract(engine):
+    e = engine.ask("ماذا نشر البيت الأبيض؟").extracts[0]
+    ctx = engine.context(e.position)
+    a, b = ctx.highlight
+    assert ctx.text[a:b] == e.text and ctx.paragraph == e.paragraph
+    assert engine.context(10**9) is None and engine.context(-1) is None

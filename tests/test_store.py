@@ -1,0 +1,104 @@
+"""The database: versioned schema, atomic corpus swap, question log, feedback, settings, privacy."""
+
+import sqlite3
+import time
+
+import pytest
+
+from retrieval import Store, StoreError, load_corpus
+from retrieval.store import SCHEMA_VERSION
+from tests.conftest import SEEDS
+
+
+async def test_schema_is_created_versioned_and_in_wal_mode(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.close()
+    db = sqlite3.connect(tmp_path / "db.sqlite3")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"documents", "paragraphs", "sentences", "questions", "feedback", "chat_settings"} <= tables
+
+
+async def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer"):
+        await Store.open(path)
+
+
+async def test_an_unusable_file_gives_a_store_error(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError):
+        await Store.open(path)
+
+
+async def test_corpus_round_trip(tmp_path):
+    docs = load_corpus(SEEDS).documents
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.save_corpus("fp1", "/corpus", docs, b"blob")
+    stored = await store.load_corpus()
+    await store.close()
+    assert stored.fingerprint == "fp1" and stored.index_blob == b"blob" and stored.corpus_dir == "/corpus"
+    assert stored.documents == docs
+
+
+async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
+    docs = load_corpus(SEEDS).documents
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.save_corpus("old", "/c", docs[:2], b"old")
+
+    def broken():
+        yield from ()
+        raise RuntimeError("disk on fire")
+
+    class Bad(list):
+        def __iter__(self):
+            return broken()
+
+    with pytest.raises(Exception):
+        await store.save_corpus("new", "/c", Bad(docs), b"new")
+    stored = await store.load_corpus()
+    await store.close()
+    assert stored.fingerprint == "old" and len(stored.documents) == 2
+
+
+async def test_question_log_stats_and_feedback(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    q1 = await store.log_question(chat_id=1, user_hash="u1", question="س1", answered=True, top_doc="d", latency_ms=2)
+    await store.log_question(chat_id=1, user_hash="u1", question="س1", answered=True, top_doc="d", latency_ms=4)
+    await store.log_question(chat_id=2, user_hash="u2", question="س2", answered=False, top_doc=None, latency_ms=6)
+    await store.add_feedback(q1, "u1", +1)
+    await store.add_feedback(q1, "u1", -1)  # latest vote wins
+    await store.add_feedback(q1, "u2", +1)
+    s = await store.stats()
+    assert (s.questions_total, s.questions_today) == (3, 3)
+    assert s.unanswered_share == pytest.approx(1 / 3) and s.median_latency_ms == 4
+    assert s.top_questions[0] == ("س1", 2) and s.top_unanswered == [("س2", 1)]
+    assert (s.feedback_up, s.feedback_down) == (1, 1)
+    assert await store.get_question(q1) == (1, "س1") and await store.get_question(999) is None
+    await store.close()
+
+
+async def test_forget_user_and_retention(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    q = await store.log_question(chat_id=1, user_hash="u1", question="س", answered=True, top_doc=None, latency_ms=1)
+    await store.add_feedback(q, "u1", 1)
+    await store.log_question(chat_id=1, user_hash="u2", question="س", answered=True, top_doc=None, latency_ms=1)
+    assert await store.forget_user("u1") == 1
+    assert (await store.stats()).questions_total == 1 and (await store.stats()).feedback_up == 0
+    await store._db.execute("UPDATE questions SET ts = ?", (time.time() - 40 * 86400,))
+    assert await store.purge_older_than(30) == 1
+    assert (await store.stats()).questions_total == 0
+    await store.close()
+
+
+async def test_chat_settings_and_secret(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    assert await store.get_chat_setting(5, "answer_all", "0") == "0"
+    await store.set_chat_setting(5, "answer_all", "1")
+    assert await store.get_chat_setting(5, "answer_all") == "1"
+    salt = await store.secret("user-salt")
+    assert len(salt) == 32 and await store.secret("user-salt") == salt and await store.secret("other") != salt
+    await store.close()
