@@ -335,4 +335,19 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
         return 3
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # unreadable corpus or database, port in use, ...
+        print(f"sanad: {exc}", file=sys.stderr)
+        return 1
     return 0
+
+
+def main(*, webhook_url: str | None = None, port: int | None = None) -> int:
+    """`sanad serve`: settings from config/sanad.toml and the environment, then run the bot."""
+    from bot.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"sanad: {exc}", file=sys.stderr)
+        return 2
+    return run_bot(settings, webhook_url=webhook_url, port=port)

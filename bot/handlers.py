@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from telegram import (
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -132,6 +133,20 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_message is None:
         return
     await reply_html(update.effective_message, texts.START_PRIVATE + "\n\n" + _help_text(update, context))
+    chat, user = update.effective_chat, update.effective_user
+    if chat is not None and user is not None and chat.type == ChatType.PRIVATE:
+        if get_state(context).settings.is_admin(user.id):
+            await _set_admin_menu(context, chat.id)
+
+
+async def _set_admin_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Give an admin their command menu (Telegram refuses it before they open the chat)."""
+    from bot.app import ADMIN_COMMANDS
+
+    try:
+        await context.bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(chat_id))
+    except TelegramError as exc:
+        log.warning("setting the admin menu failed: %s", exc.message)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -303,3 +308,51 @@ async def test_token_never_logged(start_bot, botapi_server, caplog) -> None:  # 
     await bot.say(botapi_server.private(USER), USER, QUESTION)
     assert botapi_server.token not in caplog.text
     assert all(botapi_server.token not in r.getMessage() for r in caplog.records)
+
+
+async def test_webhook_mode_with_secret_token(botapi_server_strict, tmp_path: Path, corpus_dir: Path) -> None:  # noqa: F811
+    server = botapi_server_strict
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = Settings(token=server.token, api_url=server.url, db_path=tmp_path / "w.sqlite3",
+                        corpus_dir=corpus_dir, retention_days=0, webhook_listen="127.0.0.1")
+    engine = await Engine.open(settings.db_path, settings.corpus_dir)
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(build_application(settings, engine), webhook_url=f"http://127.0.0.1:{port}/hook",
+                                     port=port, stop_event=stop, install_signal_handlers=False))
+    try:
+        hook = await server.wait_for_async(method="setWebhook", timeout=10)
+        assert hook.params.get("secret_token")
+        since = server.mark()
+        msg = server.send_text(server.private(USER), USER, QUESTION)
+        reply = await server.wait_for_async(method="sendMessage", chat_id=USER, since=since, timeout=10)
+        assert reply.params["reply_parameters"]["message_id"] == msg["message_id"]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+        await engine.close()
+
+
+def test_serve_process_stops_gracefully_on_sigterm(botapi_server_strict, tmp_path: Path, corpus_dir: Path) -> None:  # noqa: F811
+    server = botapi_server_strict
+    root = Path(__file__).resolve().parent.parent
+    server.private(ADMIN)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_URL": server.url,
+           "SANAD_DB": str(tmp_path / "p.sqlite3"), "SANAD_CORPUS": str(corpus_dir), "SANAD_ADMIN_IDS": str(ADMIN)}
+    proc = subprocess.Popen([sys.executable, "-c", "from bot.app import main; raise SystemExit(main())"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.wait_for(method="deleteWebhook", timeout=20)
+        since = server.mark()
+        server.send_text(server.private(USER), USER, QUESTION)
+        server.wait_for(method="sendMessage", chat_id=USER, since=since, timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert server.token not in out + err
+    assert "shutting down" in err

@@ -393,6 +393,8 @@ async def test_start_help_about_forgetme(env) -> None:
     assert "/reload" not in request.sent()[-1]["text"]
     await feed(app, {"message": message("/help", user=ADMIN)})
     assert "/reload" in request.sent()[-1]["text"]
+    await feed(app, {"message": message("/start", user=ADMIN)})
+    assert json.loads(json.dumps(request.sent("setMyCommands")[-1]["scope"]))["chat_id"] == ADMIN
     await feed(app, {"message": message("/about")})
     assert "٥" in request.sent()[-1]["text"] and "2024-01-01" in request.sent()[-1]["text"]
     await feed(app, {"message": message("كوريا")})
