@@ -351,7 +351,7 @@ def test_conflict_policy_reject_new_and_disconnected_poll():
             httpx.post(f"{s.url}/bot{s.token}/getUpdates", data={"timeout": "20"}, timeout=0.3)
         time.sleep(0.6)
         assert api(s, "getUpdates", timeout=0)[0] == 200
-        t = threading.Thread(target=lambda: api(s, "getUpdates", timeout=2))
+        t = threading.Thread(target=lambda: api(s, "getUpdates", timeout=1))
         t.start()
         time.sleep(0.3)
         code, body = api(s, "getUpdates", timeout=0)
@@ -563,3 +563,34 @@ async def test_ptb_application_polling_with_rate_limiter(botapi_server_strict):
         finally:
             await app.updater.stop()
             await app.stop()
+
+
+# ------------------------------------------------------------------ properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_escaped_text_always_accepted_and_visible_text_preserved(s):
+    import html
+
+    try:
+        text, ents = parse_formatted_text(f"<b>{html.escape(s)}</b>", "HTML", max_length=10**9)
+    except Exception as exc:  # only the documented errors are allowed
+        assert "message text is empty" in str(exc) or "UTF-8" in str(exc), exc
+        return
+    assert text == s.strip(" \t\n\r\x0b\x0c")
+    assert all(0 <= e["offset"] and e["offset"] + e["length"] <= utf16_len(text) for e in ents)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/&;#abiuspre=\"' x\u0633😀"))))
+def test_parser_never_crashes(s):
+    from botapi_server import BotAPIError
+
+    for mode in ("HTML", "MarkdownV2", "Markdown"):
+        try:
+            parse_formatted_text(s, mode)
+        except BotAPIError as exc:
+            assert exc.error_code == 400 and exc.description.startswith("Bad Request: ")
