@@ -9,6 +9,7 @@ provably cannot reach the k-th best score.
 from __future__ import annotations
 
 import io
+import math
 import multiprocessing
 import os
 import threading
@@ -31,6 +32,7 @@ FORMAT_VERSION = 1
 PARALLEL_MIN_TEXTS = 50_000  # below this, starting worker processes costs more than it saves
 CHUNK_TEXTS = 20_000
 WORKERS = 2
+SHORT_POSTINGS = 16384  # the first (rarest) terms are summed at once up to this many postings
 DENSE_DIVISOR = 16  # terms in >= 1/16 of the sentences get a dense tf row
 
 
@@ -93,6 +95,10 @@ class Postings:
         start, end = self.indptr[tid], self.indptr[tid + 1]
         return self.docs[start:end], self.weights[start:end]
 
+    def length(self, tid: int) -> int:
+        """Number of sentences containing term `tid`."""
+        return int(self.indptr[tid + 1] - self.indptr[tid])
+
     def add_to(self, scores: np.ndarray, docs: np.ndarray, tid: int, weight: float) -> None:
         """scores[i] += weight x contribution of term `tid` to sentence docs[i] (docs sorted)."""
         row = self.dense_row[tid]
@@ -103,16 +109,33 @@ class Postings:
             scores[hit] += weight * (self.idf[tid] * (tf * (K1 + 1) / (tf + self.norm[docs[hit]])))
             return
         t_docs, t_w = self.of(tid)
-        if len(t_docs) < len(docs):
-            at = np.searchsorted(docs, t_docs)
-            at[at == len(docs)] = 0
-            hit = docs[at] == t_docs
-            scores[at[hit]] += weight * t_w[hit]
-        else:
-            at = np.searchsorted(t_docs, docs)
-            at[at == len(t_docs)] = 0
-            hit = t_docs[at] == docs
-            scores[hit] += weight * t_w[at[hit]]
+        in_docs, in_term = _match(docs, t_docs)
+        scores[in_docs] += weight * t_w[in_term]
+
+
+def _match(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (ia, ib) with a[ia] == b[ib], for sorted arrays of unique positions.
+
+    Binary search of the shorter in the longer when they differ much in size; otherwise
+    a merge (a stable sort of the two sorted runs, which timsort does in one pass).
+    """
+    n, m = len(a), len(b)
+    if n == 0 or m == 0:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    if n * math.log2(m + 1) <= 2 * (n + m) or m * math.log2(n + 1) <= 2 * (n + m):
+        if n <= m:
+            at = np.searchsorted(b, a)
+            at[at == m] = 0
+            ia = np.flatnonzero(b[at] == a)
+            return ia, at[ia]
+        at = np.searchsorted(a, b)
+        at[at == n] = 0
+        ib = np.flatnonzero(a[at] == b)
+        return at[ib], ib
+    both = np.concatenate((a, b))
+    order = np.argsort(both, kind="stable")  # equal pairs: a's element first
+    pair = np.flatnonzero(both[order[1:]] == both[order[:-1]])
+    return order[pair], order[pair + 1] - n
 
 
 class Index:
@@ -303,56 +326,67 @@ class Index:
     def _max_score(self, ids: list[int], weights: list[float], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Candidates that surely include the exact top k, with exact scores (MaxScore).
 
-        Terms are taken by decreasing upper bound (weight x largest posting contribution).
-        A term's postings not yet seen become candidates and are completed by looking
-        them up (searchsorted) in the later terms' postings. `theta`, a lower bound of
-        the final k-th best score, prunes: once the bounds of the terms not yet taken sum
-        below theta, no unseen sentence can enter the top k; a sentence whose partial
-        score plus the bounds of its remaining terms is below theta is dropped. With
-        contributions >= 0 a partial score never exceeds the true one, so pruning is exact.
+        Terms go by decreasing upper bound (weight x largest contribution in the term).
+        The first terms' short lists are summed at once into candidates with partial
+        scores. `theta`, the k-th best partial score, is a lower bound of the final k-th
+        best score: a later term whose bound plus the bounds after it reaches theta may
+        still bring in new sentences, so its postings are merged into the candidates;
+        any other term is only looked up for the candidates (a gather for very common
+        terms, a binary search or merge otherwise). A candidate whose partial score
+        plus the bounds of the terms still to come is below theta is dropped. All
+        contributions are >= 0 here, so a partial score never exceeds the true one and
+        nothing that could reach the top k is ever dropped: the pruning is exact.
         """
-        bounds = [w * float(self._postings.max_weight[t]) for t, w in zip(ids, weights)]
+        p = self._postings
+        bounds = [w * float(p.max_weight[t]) for t, w in zip(ids, weights)]
         order = sorted(range(len(ids)), key=lambda i: -bounds[i])
         # rest[s]: the most that terms order[s:] can add to any sentence
         rest = np.cumsum([bounds[i] for i in order][::-1])[::-1].tolist() + [0.0]
-        cand = np.zeros(0, np.int32)  # sorted positions with their exact scores
-        scores = np.zeros(0)
+        first, taken = 1, p.length(ids[order[0]])
+        while first < len(order) and taken + p.length(ids[order[first]]) <= SHORT_POSTINGS:
+            taken += p.length(ids[order[first]])
+            first += 1
+        lists = [p.of(ids[i]) for i in order[:first]]
+        cand, partial = _sum_by_position([d for d, _ in lists], [weights[i] * w for (_, w), i in zip(lists, order)])
         theta = 0.0
-        for step, i in enumerate(order):
+        for step in range(first, len(order) + 1):
+            if len(partial) >= k:
+                theta = max(theta, _kth_largest(partial, k))
             cut = theta * (1 - 1e-12)  # float slack: sums in another order differ by ulps
-            if rest[step] <= 0 or (theta > 0 and rest[step] < cut):
-                break
-            docs, partial = self._postings.of(ids[i])
-            partial = weights[i] * partial  # a fresh array; postings are read-only
             if theta > 0:
-                keep = partial >= cut - rest[step + 1]
-                docs, partial = docs[keep], partial[keep]
-            if len(cand) and len(docs):
-                at = np.searchsorted(cand, docs)
-                at[at == len(cand)] = 0
-                fresh = cand[at] != docs
-                docs, partial = docs[fresh], partial[fresh]
-            if not len(docs):
+                keep = partial >= cut - rest[step]
+                if not keep.all():
+                    cand, partial = cand[keep], partial[keep]
+            if step == len(order) or rest[step] <= 0:
+                break
+            i = order[step]
+            if theta > 0 and rest[step] < cut:
+                p.add_to(partial, cand, ids[i], weights[i])
                 continue
-            if len(scores) + len(docs) >= k:  # partial scores are lower bounds too
-                theta = max(theta, _kth_largest(np.concatenate((scores, partial)), k))
-                cut = theta * (1 - 1e-12)
-            for later in range(step + 1, len(order)):
-                j = order[later]
-                self._postings.add_to(partial, docs, ids[j], weights[j])
-                if theta > 0:
-                    keep = partial >= cut - rest[later + 1]
-                    if not keep.all():
-                        docs, partial = docs[keep], partial[keep]
-            if not len(docs):
-                continue
-            cand = np.concatenate((cand, docs))
-            scores = np.concatenate((scores, partial))
-            by_doc = np.argsort(cand, kind="stable")
-            cand, scores = cand[by_doc], scores[by_doc]
-            if len(scores) >= k:
-                theta = max(theta, _kth_largest(scores, k))
-        return cand, scores
+            docs, w = p.of(ids[i])
+            w = weights[i] * w  # a fresh array; postings are read-only
+            in_cand, in_term = _match(cand, docs)
+            partial[in_cand] += w[in_term]
+            fresh = np.ones(len(docs), np.bool_)
+            fresh[in_term] = False
+            if theta > 0:  # a sentence not seen so far has none of the earlier terms
+                fresh &= w >= cut - rest[step + 1]
+            if fresh.any():
+                cand, partial = _sum_by_position([cand, docs[fresh]], [partial, w[fresh]])
+        return cand, partial
+
+
+def _sum_by_position(doc_lists: list[np.ndarray], weight_lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Union of sorted position lists with the weights summed per position, in list order."""
+    if len(doc_lists) == 1:
+        return doc_lists[0], weight_lists[0]
+    docs = np.concatenate(doc_lists)
+    order = np.argsort(docs, kind="stable")  # timsort: one merge pass over sorted runs
+    docs, weights = docs[order], np.concatenate(weight_lists)[order]
+    starts = np.flatnonzero(np.concatenate(([True], docs[1:] != docs[:-1])))
+    if len(starts) == len(docs):
+        return docs, weights
+    return docs[starts], np.add.reduceat(weights, starts)
 
 
 def _kth_largest(values: np.ndarray, k: int) -> float:
