@@ -19,21 +19,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.settings import SettingsError, load_settings
 from retrieval import Answer, Engine, ReloadError, StoreError
-from retrieval.store import default_db_path
 
 BOLD, DIM, RESET = "\033[1m\033[33m", "\033[2m", "\033[0m"
 
 
 def corpus_dir() -> Path:
-    """SANAD_CORPUS, else the bundled seeds/ folder."""
-    env = os.environ.get("SANAD_CORPUS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "seeds"
+    """SANAD_CORPUS, else config/sanad.toml's corpus (the bundled seeds/ folder)."""
+    return load_settings().corpus_dir
 
 
 def db_path() -> Path:
-    env = os.environ.get("SANAD_DB")
-    return Path(env) if env else default_db_path()
+    """SANAD_DB, else config/sanad.toml's database (var/sanad.sqlite3 in the project folder)."""
+    return load_settings().db_path
 
 
 # ------------------------------------------------------------------ rendering for a terminal
@@ -240,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "eval": cmd_eval}[args.command]
     try:
         return asyncio.run(handler(args))
-    except StoreError as e:
+    except (StoreError, SettingsError) as e:
         print(f"sanad: {e}", file=sys.stderr)
         return 2
     except ReloadError as e:
@@ -248,6 +247,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sanad eval ... | head`: the reader left, nothing more to say
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

@@ -132,10 +132,13 @@ def _from_toml(path: Path) -> dict[str, Any]:
         out["api_url"] = _api_url(str(telegram["api_url"]), "telegram.api_url")
     if "admin_ids" in telegram:
         out["admin_ids"] = parse_admin_ids(telegram["admin_ids"], "telegram.admin_ids")
+    # Relative paths in the file are relative to the project folder (the config folder's parent),
+    # so `sanad` finds seeds/ and var/ from any working directory.
+    root = path.resolve().parent.parent
     if "db" in storage:
-        out["db_path"] = Path(storage["db"])
+        out["db_path"] = root / storage["db"]
     if "corpus" in storage:
-        out["corpus_dir"] = Path(storage["corpus"])
+        out["corpus_dir"] = root / storage["corpus"]
     if "retention_days" in storage:
         out["retention_days"] = _int("storage.retention_days", storage["retention_days"])
     if "top" in answers:

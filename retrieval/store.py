@@ -7,7 +7,6 @@ crash mid-reload leaves the old corpus or the new one, never a mix. The schema i
 
 from __future__ import annotations
 
-import os
 import secrets
 import statistics
 import time
@@ -271,9 +270,3 @@ def _sentence_rows(documents: list[Document]):
                 number += 1
                 yield position, i, p.number, number, start, end
                 position += 1
-
-
-def default_db_path() -> Path:
-    """Where the database lives when SANAD_DB is not set: the user's data folder."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return Path(base) / "sanad" / "sanad.sqlite3"

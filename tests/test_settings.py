@@ -39,7 +39,8 @@ def test_toml_values(config: Path) -> None:
     s = load_settings({}, config=config)
     assert s.api_url == "http://127.0.0.1:9"
     assert s.admin_ids == {1, 2}
-    assert s.db_path == Path("x.sqlite3") and s.corpus_dir == Path("c")
+    root = config.resolve().parent.parent  # relative paths in the file hang off the project folder
+    assert s.db_path == root / "x.sqlite3" and s.corpus_dir == root / "c"
     assert s.retention_days == 7 and s.rate_limit == 4 and s.upload_max_bytes == 1000
 
 
