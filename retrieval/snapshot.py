@@ -74,8 +74,9 @@ class Snapshot:
     @classmethod
     def build(cls, documents: list[Document], *, fingerprint: str = "", corpus_dir: str = "",
               progress: bool = False, analyzer: Callable[[str], list[str]] = analyze) -> "Snapshot":
-        """Index the documents' sentences (analysis included)."""
-        return cls(documents, Index.build(sentence_texts(documents), analyzer, progress=progress),
+        """Index the documents' sentences (analysis included); a progress bar only for large corpora."""
+        texts = sentence_texts(documents)
+        return cls(documents, Index.build(texts, analyzer, progress=progress and len(texts) >= 20_000),
                    fingerprint=fingerprint, corpus_dir=corpus_dir)
 
     def __len__(self) -> int:
