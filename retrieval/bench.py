@@ -472,7 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=20, help="queries a set for rank-bm25 (slow)")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds at most per engine and query set")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engines", nargs="+", default=["rank-bm25", "bm25s", "fts5"],
+    parser.add_argument("--engines", nargs="*", default=["rank-bm25", "bm25s", "fts5"],
                         choices=["rank-bm25", "bm25s", "fts5"], help="competitors beside Sanad")
     parser.add_argument("--startup", action="store_true", help="time loading a stored index")
     parser.add_argument("--reload", action="store_true", help="time a rebuild while answering queries")
