@@ -153,7 +153,10 @@ class Store:
                 await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            # SQLite may already have rolled back (SQLITE_FULL does): a second ROLLBACK would fail and
+            # replace the real cause ("database or disk is full") with "no transaction is active".
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
             raise
         return built_at
 
