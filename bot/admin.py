@@ -73,6 +73,9 @@ def report_blocks(report: object) -> list[list[Piece]]:
             )
         ]
     ]
+    warning = getattr(report, "warning", None)
+    if warning:  # a read-only or full disk: the new corpus serves from memory only
+        blocks.append([bold(texts.RELOAD_DB_WARNING), "\n", texts.REASON.format(reason=warning)])
     skipped = tuple(getattr(report, "skipped", ()) or ())
     if skipped:
         lines: list[Piece] = [texts.REPORT_SKIPPED.format(count=num(len(skipped)))]

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,12 @@ class BotState:
     async def codec(self) -> CallbackCodec:
         """The callback codec keyed by the database's secret."""
         if self._codec is None:
-            self._codec = CallbackCodec(await self.engine.store.secret("callback-data"))
+            try:
+                key = await self.engine.store.secret("callback-data")
+            except Exception:  # noqa: BLE001 - read-only or full disk: buttons valid for this run only
+                log.exception("the callback key cannot be stored; using one for this run only")
+                key = secrets.token_bytes(32)
+            self._codec = CallbackCodec(key)
         return self._codec
 
     async def user_hash(self, user_id: int) -> str:

@@ -1,0 +1,239 @@
+"""Database failure modes: read-only or full database, an old schema migrated in one transaction.
+
+A read-only or full disk must cost persistence, never answers: a reload still swaps the new corpus
+in (served from memory) and says the database could not be written, the admin sees that warning,
+and questions are answered even when the question log cannot be written.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot import texts
+from bot.app import build_application, on_shutdown
+from bot.settings import Settings
+from retrieval import BuildReport, Engine, Store, StoreError
+from retrieval import store as store_module
+from retrieval.store import SCHEMA_VERSION
+from test_handlers import ADMIN, TOKEN, USER, FakeEngine, RecordingRequest, buttons, feed, message
+
+NEW_ARTICLE = ("مصر تفتتح محطة طاقة شمسية عملاقة في أسوان\n\n"
+               "أسوان، 5 مايو (رويترز) — افتتحت مصر محطة بنبان للطاقة الشمسية بقدرة 1650 ميغاواط. "
+               "وقال وزير الكهرباء إن المحطة ستزود مليون منزل بالكهرباء.\n")
+SOLAR = "ما قدرة محطة بنبان للطاقة الشمسية؟"
+
+
+async def stored_documents(path: Path) -> int:
+    store = await Store.open(path)
+    try:
+        return len((await store.load_corpus()).documents)
+    finally:
+        await store.close()
+
+
+# ------------------------------------------------------------------ reload with an unwritable database
+
+
+async def test_full_disk_during_reload_serves_the_new_corpus_from_memory(tmp_path, corpus_dir, monkeypatch):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    try:
+        (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+        async def full(*args, **kwargs):
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(engine.store, "save_corpus", full)
+        report = await engine.reload()
+        assert report.documents == 6 and engine.info().documents == 6
+        assert engine.ask(SOLAR).answered  # the new corpus serves ...
+        assert report.warning and "could not be written" in report.warning and "disk is full" in report.warning
+    finally:
+        await engine.close()
+    assert await stored_documents(tmp_path / "db.sqlite3") == 5  # ... and the database kept the old one whole
+
+
+async def test_really_full_database_keeps_the_old_corpus_and_warns(tmp_path, corpus_dir):
+    """SQLite's own SQLITE_FULL (max_page_count reached), not a mock: the save rolls back cleanly."""
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    try:
+        db = engine.store._db
+        (pages,) = await (await db.execute("PRAGMA page_count")).fetchone()
+        await db.execute(f"PRAGMA max_page_count = {pages + 2}")
+        big = "\n".join(f"الفقرة {i}: " + "تقع محطة بنبان للطاقة الشمسية في أسوان وتبلغ قدرتها 1650 ميغاواط. " * 20
+                        for i in range(200))
+        (corpus_dir / "solar.txt").write_text("محطة بنبان\n\n" + big + "\n", encoding="utf-8")
+        report = await engine.reload()
+        assert engine.info().documents == 6 and engine.ask(SOLAR).answered
+        assert report.warning and "could not be written" in report.warning
+        assert "full" in report.warning, report.warning  # the real cause, not a secondary rollback error
+        assert not db.in_transaction
+        # the connection is still usable: the question log works again once there is room
+        await db.execute("PRAGMA max_page_count = 1073741823")
+        await engine.store.log_question(chat_id=1, user_hash="u", question="س", answered=True, top_doc=None,
+                                        latency_ms=1.0)
+    finally:
+        await engine.close()
+    assert await stored_documents(tmp_path / "db.sqlite3") == 5
+
+
+async def test_read_only_database_reload_warns_and_serves_from_memory(tmp_path, corpus_dir):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    try:
+        # As root chmod does not stop writes; query_only gives SQLite's own SQLITE_READONLY everywhere.
+        await engine.store._db.execute("PRAGMA query_only = ON")
+        (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+        report = await engine.reload()
+        assert engine.ask(SOLAR).answered
+        assert report.warning and "could not be written" in report.warning and "readonly" in report.warning
+    finally:
+        await engine.close()
+    assert await stored_documents(tmp_path / "db.sqlite3") == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root ignores file permissions")
+async def test_read_only_database_file_gives_a_clear_error_or_serves(tmp_path, corpus_dir):
+    path = tmp_path / "db.sqlite3"
+    (await Engine.open(path, corpus_dir)).close  # noqa: B018 - built, then left for the next open
+    engine = await Engine.open(path, corpus_dir)
+    await engine.close()
+    for p in tmp_path.glob("db.sqlite3*"):
+        p.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        try:
+            engine = await Engine.open(path, corpus_dir)
+        except StoreError as e:  # a clear message naming the file is acceptable
+            assert str(path) in str(e)
+            return
+        try:
+            assert engine.ask(SOLAR) is not None and engine.info().documents == 5
+        finally:
+            await engine.close()
+    finally:
+        tmp_path.chmod(0o755)
+
+
+# ------------------------------------------------------------------ what the admin and the users see
+
+
+async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
+    engine = FakeEngine()
+    warning = "the database could not be written (database or disk is full); the corpus is served from memory only"
+
+    async def reload() -> BuildReport:
+        return BuildReport(6, 21, 101, (), 0.25, warning=warning)
+
+    engine.reload = reload
+    request = RecordingRequest()
+    settings = Settings(token=TOKEN, api_url="http://127.0.0.1:1", admin_ids=frozenset({ADMIN}))
+    app = build_application(settings, engine, request=request, get_updates_request=RecordingRequest())
+    await app.initialize()
+    await app.start()
+    try:
+        await feed(app, {"message": message("/reload", user=ADMIN)})
+    finally:
+        await app.stop()
+        await on_shutdown(app)
+        await app.shutdown()
+    done = request.sent()[-1]["text"]
+    assert texts.RELOAD_DB_WARNING in done and "disk is full" in done and "١٠١" in done
+
+
+@pytest.fixture
+async def real_app(tmp_path, corpus_dir):
+    """The bot's application over a real Engine whose database has turned read-only after start."""
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    await engine.store._db.execute("PRAGMA query_only = ON")
+    request = RecordingRequest()
+    settings = Settings(token=TOKEN, api_url="http://127.0.0.1:1", admin_ids=frozenset({ADMIN}),
+                        db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir, retention_days=0)
+    app = build_application(settings, engine, request=request, get_updates_request=RecordingRequest())
+    await app.initialize()
+    await app.start()
+    yield app, engine, request
+    await app.stop()
+    await on_shutdown(app)
+    await app.shutdown()
+    await engine.close()
+
+
+async def test_questions_are_answered_when_the_question_log_cannot_be_written(real_app, caplog) -> None:
+    app, engine, request = real_app
+    await feed(app, {"message": message("ماذا قال لافروف عن كوريا الشمالية؟", user=USER)})
+    await feed(app, {"message": message("ما عاصمة المريخ؟", user=USER)})
+    answered, declined = request.sent()
+    assert "<blockquote>" in answered["text"] and "لافروف" in answered["text"]
+    assert "لم أجد" in declined["text"]
+    assert texts.ERROR not in (answered["text"], declined["text"])
+    assert any(b["text"].startswith("السياق") for b in buttons(answered))  # context buttons need no log row
+    assert "logging the question failed" in caplog.text
+
+
+# ------------------------------------------------------------------ schema migration
+
+
+async def test_an_empty_file_is_migrated_to_the_current_schema(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"")  # version 0: a zero-byte file is an empty SQLite database
+    store = await Store.open(path)
+    await store.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert {"documents", "sentences", "questions"} <= {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+
+
+async def test_a_version_zero_database_without_tables_is_migrated(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 0")
+    con.execute("PRAGMA application_id = 0")
+    con.commit()
+    con.close()
+    store = await Store.open(path)
+    try:
+        await store.log_question(chat_id=1, user_hash="u", question="س", answered=True, top_doc=None, latency_ms=1)
+        assert await store.load_corpus() is None
+    finally:
+        await store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
+    """The migration script and the version bump commit together or not at all."""
+    path = tmp_path / "db.sqlite3"
+    sqlite3.connect(path).close()
+    broken = store_module._MIGRATIONS[0] + "\nCREATE TABLE documents (x);"  # fails after creating everything else
+    monkeypatch.setattr(store_module, "_MIGRATIONS", [broken])
+    with pytest.raises(StoreError, match="already exists"):
+        await Store.open(path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 0
+    assert con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0  # no half-made schema
+    con.close()
+    monkeypatch.undo()
+    store = await Store.open(path)  # and the real migration then succeeds on the same file
+    await store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+async def test_a_migration_is_applied_step_by_step_from_an_old_version(tmp_path, monkeypatch):
+    """A version-1 database meets a Sanad with a version-2 schema: only the new step runs, data kept."""
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.set_chat_setting(7, "auto", "on")
+    await store.close()
+    step = "ALTER TABLE chat_settings ADD COLUMN changed REAL"
+    monkeypatch.setattr(store_module, "_MIGRATIONS", [*store_module._MIGRATIONS, step])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    store = await Store.open(path)
+    try:
+        assert await store.get_chat_setting(7, "auto") == "on"
+    finally:
+        await store.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
+    assert "changed" in [r[1] for r in con.execute("PRAGMA table_info(chat_settings)")]
