@@ -12,6 +12,7 @@ import io
 import math
 import multiprocessing
 import os
+import tempfile
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -147,7 +148,7 @@ class Index:
     def __init__(self, analyzer: Analyzer, terms: list[str], postings: Postings, stats: TermStats) -> None:
         self.analyzer = analyzer
         self.term_stats = stats
-        self._terms = terms
+        self._terms = tuple(terms)
         self._postings = postings
         for arr in (*(getattr(postings, f) for f in Postings.__slots__), stats.idf_values, stats.doc_freqs):
             arr.flags.writeable = False
@@ -156,17 +157,22 @@ class Index:
     # ------------------------------------------------------------------ building
 
     @classmethod
-    def build(cls, texts: Sequence[str], analyzer: Analyzer | None = None, *, progress: bool = False) -> Index:
-        """Analyse `texts` (2 processes above PARALLEL_MIN_TEXTS) and index them."""
+    def build(
+        cls, texts: Sequence[str], analyzer: Analyzer | None = None, *, progress: bool = False, workers: int = WORKERS
+    ) -> Index:
+        """Analyse `texts` (in `workers` processes above PARALLEL_MIN_TEXTS) and index them.
+
+        A reload beside a serving loop may pass workers=1 to leave a core for answering.
+        """
         analyzer = analyzer or _default_analyzer()
         chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
         # fork is safe only with one thread (checked before tqdm starts its monitor
         # thread); a reload beside a serving event loop gets spawn.
         start_method = "fork" if threading.active_count() == 1 else "spawn"
         bar = _progress_bar(len(texts), "analysing") if progress else None
-        if len(texts) >= PARALLEL_MIN_TEXTS and (os.cpu_count() or 1) > 1 and _picklable(analyzer):
+        if len(texts) >= PARALLEL_MIN_TEXTS and workers > 1 and (os.cpu_count() or 1) > 1 and _picklable(analyzer):
             context = multiprocessing.get_context(start_method)
-            with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 encoded = _merge(pool.map(_analyze_chunk, [analyzer] * len(chunks), chunks), bar)
         else:
             encoded = _merge((_analyze_chunk(analyzer, chunk) for chunk in chunks), bar)
@@ -185,9 +191,8 @@ class Index:
         """Turn term ids (one per token, sentence after sentence) into the CSR postings."""
         n = len(lengths)
         v = len(terms)
-        doc_of_token = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        keys = ids.astype(np.int64) * max(n, 1) + doc_of_token
-        del doc_of_token
+        keys = _position_of_token(lengths, len(ids))
+        keys += ids.astype(np.int64) * max(n, 1)
         keys.sort()
         starts = np.flatnonzero(np.diff(keys)) + 1 if len(keys) else np.zeros(0, np.int64)
         starts = np.concatenate(([0], starts)) if len(keys) else starts
@@ -230,15 +235,18 @@ class Index:
         vocab = np.frombuffer("\0".join(self._terms).encode("utf-8"), dtype=np.uint8)
         s, p = self.term_stats, self._postings
         params = np.array([FORMAT_VERSION, K1, B, EPSILON, s.avgdl, s.average_idf, len(self._terms)], np.float64)
-        out = io.BytesIO()
-        np.savez(
-            out,
-            params=params,
-            vocab=vocab,
-            doc_lengths=s.doc_lengths,
-            **{name: getattr(p, name) for name in Postings.__slots__ if name != "norm"},
-        )
-        return out.getvalue()
+        # Through a temporary file rather than BytesIO: growing a BytesIO copies hundreds of
+        # MB while holding the GIL, which would stall a serving event loop for ~0.2 s.
+        with tempfile.TemporaryFile() as out:
+            np.savez(
+                out,
+                params=params,
+                vocab=vocab,
+                doc_lengths=s.doc_lengths,
+                **{name: getattr(p, name) for name in Postings.__slots__ if name != "norm"},
+            )
+            out.seek(0)
+            return out.read()
 
     @classmethod
     def from_bytes(cls, blob: bytes, analyzer: Analyzer | None = None) -> Index:
@@ -403,6 +411,17 @@ def _top(docs: np.ndarray, scores: np.ndarray, k: int) -> list[Hit]:
         docs, scores = docs[keep], scores[keep]
     order = np.lexsort((docs, -scores))[:k]
     return [Hit(d, s) for d, s in zip(docs[order].tolist(), scores[order].tolist())]
+
+
+def _position_of_token(lengths: np.ndarray, tokens: int) -> np.ndarray:
+    """Sentence position of every token (int64), like np.repeat(arange(n), lengths).
+
+    Built from bincount and cumsum, which release the GIL, where np.repeat holds it for
+    the whole array (hundreds of ms at a million sentences, stalling a serving loop).
+    """
+    starts = np.cumsum(lengths, dtype=np.int64) - lengths
+    bumps = np.bincount(starts[1:], minlength=tokens + 1)[:tokens]
+    return np.cumsum(bumps, out=bumps)
 
 
 def _norm(lengths: np.ndarray, avgdl: float) -> np.ndarray:
