@@ -35,6 +35,7 @@ CHUNK_TEXTS = 20_000
 WORKERS = 2
 SHORT_POSTINGS = 16384  # the first (rarest) terms are summed at once up to this many postings
 DENSE_DIVISOR = 16  # terms in >= 1/16 of the sentences get a dense tf row
+DENSE_UNION_DIVISOR = 16  # merging lists this long (vs sentences) goes through dense arrays
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,15 +374,37 @@ class Index:
                 continue
             docs, w = p.of(ids[i])
             w = weights[i] * w  # a fresh array; postings are read-only
+            # A sentence not seen so far has none of the earlier terms: w + rest bounds it.
+            floor = cut - rest[step + 1] if theta > 0 else -math.inf
+            if (len(cand) + len(docs)) * DENSE_UNION_DIVISOR >= len(self):
+                cand, partial = _union_dense(len(self), cand, partial, docs, w, floor)
+                continue
             in_cand, in_term = _match(cand, docs)
             partial[in_cand] += w[in_term]
-            fresh = np.ones(len(docs), np.bool_)
+            fresh = w >= floor
             fresh[in_term] = False
-            if theta > 0:  # a sentence not seen so far has none of the earlier terms
-                fresh &= w >= cut - rest[step + 1]
             if fresh.any():
                 cand, partial = _sum_by_position([cand, docs[fresh]], [partial, w[fresh]])
         return cand, partial
+
+
+def _union_dense(
+    n: int, cand: np.ndarray, partial: np.ndarray, docs: np.ndarray, w: np.ndarray, floor: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add a term's contributions to the candidates and admit its new postings with w >= floor.
+
+    Through arrays over all sentences: for lists this long, cheaper than sorting them together.
+    """
+    present = np.zeros(n, np.bool_)
+    present[cand] = True
+    scores = np.zeros(n)
+    scores[cand] = partial
+    take = present[docs] | (w >= floor)
+    docs = docs[take]
+    scores[docs] += w[take]
+    present[docs] = True
+    cand = np.flatnonzero(present)
+    return cand.astype(np.int32), scores[cand]
 
 
 def _sum_by_position(doc_lists: list[np.ndarray], weight_lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

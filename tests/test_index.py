@@ -178,11 +178,14 @@ def test_a_string_is_not_taken_for_a_list_of_terms():
 # ---------------------------------------------------------------------- pruning is exact
 
 
+@pytest.mark.parametrize("dense_union", [index_module.DENSE_UNION_DIVISOR, 0])
 @pytest.mark.parametrize("short_postings", [1, 64, index_module.SHORT_POSTINGS])
-@pytest.mark.parametrize("seed", range(3))
-def test_pruned_top_k_equals_exhaustive_scoring(seed, short_postings, monkeypatch):
-    # SHORT_POSTINGS=1 makes every term after the first go through the pruning steps.
+@pytest.mark.parametrize("seed", range(2))
+def test_pruned_top_k_equals_exhaustive_scoring(seed, short_postings, dense_union, monkeypatch):
+    # SHORT_POSTINGS=1 makes every term after the first go through the pruning steps;
+    # DENSE_UNION_DIVISOR=0 keeps every list on the merge path.
     monkeypatch.setattr(index_module, "SHORT_POSTINGS", short_postings)
+    monkeypatch.setattr(index_module, "DENSE_UNION_DIVISOR", dense_union)
     rng = random.Random(100 + seed)
     corpus = random_corpus(rng, 4000, 2000, max_len=20)
     index = Index.from_tokens(corpus, analyzer=str.split)
@@ -200,9 +203,29 @@ def test_pruned_top_k_equals_exhaustive_scoring(seed, short_postings, monkeypatc
         np.testing.assert_allclose([h.score for h in hits], [s for _, s in want], rtol=1e-12)
 
 
+@pytest.mark.parametrize("dense_union", [index_module.DENSE_UNION_DIVISOR, 0])
+def test_pruning_is_exact_when_every_term_brings_candidates(dense_union, monkeypatch):
+    # Mid-frequency terms with a small k: theta is positive from the first term on and
+    # later terms are still essential, so the filters on unseen postings decide.
+    monkeypatch.setattr(index_module, "SHORT_POSTINGS", 1)
+    monkeypatch.setattr(index_module, "DENSE_UNION_DIVISOR", dense_union)
+    rng = random.Random(21)
+    corpus = random_corpus(rng, 3000, 300)
+    index = Index.from_tokens(corpus, analyzer=str.split)
+    mid = [f"w{i}" for i in range(8, 60)]
+    for _ in range(300):
+        query = rng.sample(mid, rng.randint(3, 8))
+        k = rng.choice([3, 10, 30])
+        hits = index.search_terms(query, k)
+        want = exhaustive_top(index, query, k)
+        assert [h.position for h in hits] == [p for p, _ in want]
+
+
+@pytest.mark.parametrize("dense_union", [index_module.DENSE_UNION_DIVISOR, 0])
 @pytest.mark.parametrize("short_postings", [1, index_module.SHORT_POSTINGS])
-def test_pruning_holds_for_queries_of_common_words_only(short_postings, monkeypatch):
+def test_pruning_holds_for_queries_of_common_words_only(short_postings, dense_union, monkeypatch):
     monkeypatch.setattr(index_module, "SHORT_POSTINGS", short_postings)
+    monkeypatch.setattr(index_module, "DENSE_UNION_DIVISOR", dense_union)
     rng = random.Random(5)
     corpus = random_corpus(rng, 3000, 300)
     index = Index.from_tokens(corpus, analyzer=str.split)
