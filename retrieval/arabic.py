@@ -29,11 +29,11 @@ _LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": 
 # A token is a run of Arabic letters (with their marks and tatweel), of Latin letters,
 # or a number; "8,000" and "٨٬٠٠٠" are one number, "B-52H" is the tokens B, 52, H.
 _TOKEN = re.compile(
-    r"(?P<num>[0-9٠-٩۰-۹]+(?:[,٬'][0-9٠-٩۰-۹]{3})+(?![0-9٠-٩۰-۹])(?:[.٫][0-9٠-٩۰-۹]+)?"
+    r"(?:[0-9٠-٩۰-۹]+(?:[,٬'][0-9٠-٩۰-۹]{3})+(?![0-9٠-٩۰-۹])(?:[.٫][0-9٠-٩۰-۹]+)?"
     r"|[0-9٠-٩۰-۹]+(?:[.٫][0-9٠-٩۰-۹]+)?)"
-    r"|(?P<ar>[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff][\u0610-\u061a\u0621-\u065f\u0670-\u06d3\u06fa-\u06ff\u0640"
+    r"|(?:[\u0621-\u064a\u0671-\u06d3\u06fa-\u06ff][\u0610-\u061a\u0621-\u065f\u0670-\u06d3\u06fa-\u06ff\u0640"
     r"\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\ufeff\u00ad]*)"
-    r"|(?P<lat>[^\W\d_\u0600-\u06ff]+)"
+    r"|(?:[^\W\d_\u0600-\u06ff]+)"
 )
 _THOUSANDS = re.compile(r"[,٬']")
 
@@ -114,9 +114,24 @@ def _root_waw() -> tuple[str, ...]:
     return tuple(_word_list("root_waw.txt"))
 
 
-@lru_cache(maxsize=1 << 20)
+_CACHE_LIMIT = 1 << 20
+_MISSING = object()
+_caches: dict[str, dict[str, str | None]] = {name: {} for name in STEMMERS}  # word -> term, per stemmer
+_chunk_caches: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in STEMMERS}  # chunk -> terms
+
+
 def term(word: str, stemmer: str = "light") -> str | None:
     """The index term of one token, or None for a stopword; cached per distinct word."""
+    cache = _caches[stemmer]
+    t = cache.get(word, _MISSING)
+    if t is _MISSING:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        t = cache[word] = _term(word, stemmer)
+    return t
+
+
+def _term(word: str, stemmer: str) -> str | None:
     norm = normalize(word)
     if not norm or norm in _stopwords():
         return None
@@ -128,11 +143,17 @@ def term(word: str, stemmer: str = "light") -> str | None:
 
 def analyze(text: str, stemmer: str = "light") -> list[str]:
     """Turn text into index terms; used for corpus sentences and questions alike."""
-    out = []
-    for m in _TOKEN.finditer(text):
-        t = term(m.group(), stemmer)
-        if t:
-            out.append(t)
+    # The hot loop of indexing: tokens never span white space, so each space-separated chunk
+    # ("وقال،" "(AP)" "8,000") is analysed once and its terms are reused from then on.
+    cache = _chunk_caches[stemmer]
+    out: list[str] = []
+    for chunk in text.split():
+        terms = cache.get(chunk)
+        if terms is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            terms = cache[chunk] = tuple(t for t in map(lambda w: term(w, stemmer), _TOKEN.findall(chunk)) if t)
+        out.extend(terms)
     return out
 
 

@@ -16,6 +16,7 @@ import os
 import re
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +26,8 @@ __all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "rea
            "parse_article", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
 
 METADATA_FILE = "metadata.toml"
-MAX_FILE_BYTES = 200 * 1024 * 1024  # a single file larger than this is skipped, not read into memory
+MAX_FILE_BYTES = 50 * 1024 * 1024  # a .txt article larger than this is skipped, not read into memory
+MAX_ARCHIVE_BYTES = 8 * 1024 ** 3  # .jsonl archives are streamed line by line; this only stops the absurd
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +51,7 @@ class Document:
     date: str | None
     url: str | None
     text: str  # the source text, verbatim; all offsets point into it
-    paragraphs: tuple[Paragraph, ...] = ()
+    paragraphs: Sequence[Paragraph] = ()  # a tuple, or lazily unpacked when read from the database
 
     def sentence_count(self) -> int:
         return sum(len(p.sentences) for p in self.paragraphs)
@@ -80,26 +82,29 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _END_MARK = re.compile(r"^\s*[(\[]?\s*(?:انتهى|النهاية|end)\s*[)\]]?\s*\.?\s*$", re.IGNORECASE)
 
 
-def _words(line: str) -> int:
-    return len(line.split())
+def _words(line: str, most: int = 30) -> int:
+    """Number of words, counted up to `most` + 1 (the rules only ask "is it short?")."""
+    return len(line.split(None, most))
 
 
 def _is_noise_line(line: str, arabic_document: bool) -> bool:
     """Lines that are never content wherever they stand: separators, e-mail notices, end marks, Latin UI."""
     s = line.strip()
+    words = _words(s, 6)
+    if words > 6:  # every rule below is about short lines; most lines are content
+        return False
     if _SEPARATOR.match(s) or _END_MARK.match(s):
         return True
-    if _EMAIL_NOTICE.search(s) and _words(s) <= 4:
+    if words <= 4 and _EMAIL_NOTICE.search(s):
         return True
-    if arabic_document and not _ARABIC_LETTER.search(s) and _LATIN_LETTER.search(s) and _words(s) <= 6:
-        return True  # "Exit mobile version", "Read more": site navigation in an Arabic article
-    return False
+    # "Exit mobile version", "Read more": site navigation in an Arabic article
+    return arabic_document and not _ARABIC_LETTER.search(s) and bool(_LATIN_LETTER.search(s))
 
 
 def _is_navigation(line: str) -> bool:
     """A short line with no sentence punctuation: a menu item, a heading, a label."""
     s = line.strip()
-    return _words(s) <= 4 and not _SENTENCE_END.search(s)
+    return _words(s, 4) <= 4 and not _SENTENCE_END.search(s)
 
 
 def _is_footer_line(line: str) -> bool:
@@ -276,27 +281,35 @@ def read_txt(path: Path, rel: str, meta: dict | None = None, repeated: set[str] 
 
 
 def read_jsonl(path: Path, rel: str, result: LoadResult) -> None:
-    """Read a .jsonl archive, one document a line; bad lines are skipped with their line number."""
-    text = _decode(path.read_bytes())
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{rel}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            result.skipped.append(Skipped(where, f"malformed JSON ({e.msg})"))
-            continue
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
-            result.skipped.append(Skipped(where, "no 'text' field with content"))
-            continue
-        doc_id = str(record.get("id") or f"{Path(rel).stem}-{lineno}")
-        meta = {k: str(record[k]) for k in ("title", "source", "date", "url") if record.get(k)}
-        doc = parse_article(doc_id, rel, record["text"], meta)
-        if not doc.paragraphs:
-            result.skipped.append(Skipped(where, "no content left after removing boilerplate"))
-            continue
-        result.documents.append(doc)
+    """Read a .jsonl archive line by line (archives can be large); bad lines are skipped with their number."""
+    with path.open("rb") as f:
+        if b"\x00" in f.read(8192):
+            raise ValueError("binary file (contains NUL bytes), not UTF-8 text")
+        f.seek(0)
+        for lineno, raw in enumerate(f, start=1):
+            where = f"{rel}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                result.skipped.append(Skipped(where, "not UTF-8 text"))
+                continue
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as e:
+                result.skipped.append(Skipped(where, f"malformed JSON ({e.msg})"))
+                continue
+            if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+                result.skipped.append(Skipped(where, "no 'text' field with content"))
+                continue
+            doc_id = str(record.get("id") or f"{Path(rel).stem}-{lineno}")
+            meta = {k: str(record[k]) for k in ("title", "source", "date", "url") if record.get(k)}
+            doc = parse_article(doc_id, rel, record["text"], meta)
+            if not doc.paragraphs:
+                result.skipped.append(Skipped(where, "no content left after removing boilerplate"))
+                continue
+            result.documents.append(doc)
 
 
 def _metadata(folder: Path, result: LoadResult) -> dict[str, dict]:
@@ -341,10 +354,12 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
         rel = path.relative_to(folder).as_posix()
         try:
             size = path.stat().st_size
-            if size > max_file_bytes:
-                result.skipped.append(Skipped(rel, f"too large ({size} bytes, limit {max_file_bytes})"))
+            archive = path.suffix.lower() == ".jsonl"
+            limit = MAX_ARCHIVE_BYTES if archive else max_file_bytes
+            if size > limit:
+                result.skipped.append(Skipped(rel, f"too large ({size} bytes, limit {limit})"))
                 continue
-            if path.suffix.lower() == ".jsonl":
+            if archive:
                 read_jsonl(path, rel, result)
                 continue
             data = path.read_bytes()

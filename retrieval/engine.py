@@ -23,7 +23,7 @@ from .arabic import analyze
 from .corpus import LoadResult, fingerprint, load_corpus, parse_article
 from .index import Index
 from .snapshot import Snapshot
-from .store import Store
+from .store import Store, StoredCorpus
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError"]
 
@@ -137,9 +137,7 @@ class Engine:
             if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                     and stored.fingerprint == fingerprint(corpus_dir):
                 t0 = time.perf_counter()
-                snapshot = await asyncio.to_thread(
-                    lambda: Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze),
-                                     stored.built_at, stored.fingerprint, stored.corpus_dir))
+                snapshot = await asyncio.to_thread(_from_stored, stored)
                 report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
                                      time.perf_counter() - t0, reused=True)
                 return cls(store, corpus_dir, snapshot, report)
@@ -149,8 +147,7 @@ class Engine:
                 if not stored:
                     raise
                 # The folder is unusable now, but the database still holds a corpus: serve it.
-                snapshot = Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze),
-                                    stored.built_at, stored.fingerprint, stored.corpus_dir)
+                snapshot = await asyncio.to_thread(_from_stored, stored)
                 report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (), 0.0,
                                      reused=True)
             return cls(store, corpus_dir, snapshot, report)
@@ -277,6 +274,11 @@ def _restore(path: Path, previous: bytes | None) -> None:
         _write_atomically(path, previous)
 
 
+def _from_stored(stored: StoredCorpus) -> Snapshot:
+    return Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze), stored.built_at,
+                    stored.fingerprint, stored.corpus_dir, table=stored.sentence_table)
+
+
 def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str, float]:
     t0 = time.perf_counter()
     fp = fingerprint(corpus_dir)
@@ -296,7 +298,8 @@ async def _build_and_save(store: Store, corpus_dir: Path, progress: bool) -> tup
     warning = None
     try:
         blob = await asyncio.to_thread(snapshot.index.to_bytes)
-        snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob)
+        snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob,
+                                                     snapshot.table_bytes())
     except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
         warning = f"the database could not be written ({e}); the corpus is served from memory only"
     report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),

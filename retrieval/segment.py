@@ -8,6 +8,8 @@ introduces it. Offsets let the answer quote the source exactly and show the neig
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["split_sentences"]
 
 _TERMINATORS = ".؟!?…"
@@ -34,35 +36,41 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] > s[0]]
 
 
+_EVENTS = re.compile(r'[.؟!?…“”«»„"]')
+
+
 def _split(text: str, start: int, end: int, quotes: bool) -> tuple[list[tuple[int, int]], bool]:
+    """One pass over the quote marks and terminators only (not every character: corpora are large)."""
     spans: list[tuple[int, int]] = []
     sentence_start = start
     open_quote: str | None = None  # the closing mark we wait for
     straight_open = False
-    i = start
-    while i < end:
+    resume = start
+    for m in _EVENTS.finditer(text, start, end):
+        i = m.start()
+        if i < resume:
+            continue
         ch = text[i]
-        if not quotes:
-            pass
-        elif open_quote is None and ch in _OPEN_QUOTES:
-            open_quote = _OPEN_QUOTES[ch]
-        elif open_quote is not None and ch == open_quote:
-            open_quote = None
-        elif ch == '"':
-            straight_open = not straight_open
-        if ch in _TERMINATORS and open_quote is None and not straight_open:
-            j = i + 1
-            while j < end and text[j] in _TERMINATORS:
-                j += 1
-            while j < end and text[j] in _TRAILING:
-                j += 1
-            at_boundary = j >= end or text[j].isspace()
-            if at_boundary and not _is_abbreviation(text, i):
-                spans.append((sentence_start, j))
-                sentence_start = j
-                i = j
+        if ch not in _TERMINATORS:
+            if not quotes:
                 continue
-        i += 1
+            if open_quote is None and ch in _OPEN_QUOTES:
+                open_quote = _OPEN_QUOTES[ch]
+            elif open_quote is not None and ch == open_quote:
+                open_quote = None
+            elif ch == '"':
+                straight_open = not straight_open
+            continue
+        if open_quote is not None or straight_open:
+            continue
+        j = i + 1
+        while j < end and text[j] in _TERMINATORS:
+            j += 1
+        while j < end and text[j] in _TRAILING:
+            j += 1
+        if (j >= end or text[j].isspace()) and not _is_abbreviation(text, i):
+            spans.append((sentence_start, j))
+            sentence_start = resume = j
     spans.append((sentence_start, end))
     return spans, open_quote is None and not straight_open
 

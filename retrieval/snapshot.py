@@ -22,6 +22,12 @@ from .index import Index
 __all__ = ["Snapshot", "Location", "sentence_texts"]
 
 
+def _table(documents: tuple[Document, ...]) -> np.ndarray:
+    rows = [(d_i, p_i, s_i) for d_i, d in enumerate(documents) for p_i, p in enumerate(d.paragraphs)
+            for s_i in range(len(p.sentences))]
+    return np.array(rows, dtype=np.int32).reshape(-1, 3).T.copy()
+
+
 def sentence_texts(documents: list[Document]) -> list[str]:
     """Every sentence of the documents, in position order."""
     return [d.text[a:b] for d in documents for p in d.paragraphs for a, b in p.sentences]
@@ -48,28 +54,25 @@ class Snapshot:
     """Documents + sentence table + index, immutable; build with `Snapshot.build` or `from_parts`."""
 
     def __init__(self, documents: list[Document], index: Index, built_at: datetime | None = None,
-                 fingerprint: str = "", corpus_dir: str = ""):
+                 fingerprint: str = "", corpus_dir: str = "", table: bytes | None = None):
         self.documents = tuple(documents)
         self.index = index
         self.built_at = built_at or datetime.now(timezone.utc)
         self.fingerprint = fingerprint
         self.corpus_dir = corpus_dir
-        doc, par, sent = [], [], []
-        for d_i, d in enumerate(self.documents):
-            for p_i, p in enumerate(d.paragraphs):
-                for s_i in range(len(p.sentences)):
-                    doc.append(d_i)
-                    par.append(p_i)
-                    sent.append(s_i)
-        self._doc = np.asarray(doc, dtype=np.int32)
-        self._par = np.asarray(par, dtype=np.int32)
-        self._sent = np.asarray(sent, dtype=np.int32)
+        # The sentence table: for each position, its document, paragraph and sentence indexes.
+        # Stored with the index, so start-up need not walk every paragraph of a large corpus.
+        rows = np.frombuffer(table, dtype=np.int32).reshape(3, -1) if table is not None else _table(self.documents)
+        self._doc, self._par, self._sent = rows
         # 1-based sentence number within its document: position minus the document's first position.
-        first = np.zeros(len(self.documents) + 1, dtype=np.int64)
-        np.cumsum([d.sentence_count() for d in self.documents], out=first[1:])
-        self._doc_first = first
-        if len(index) != len(doc):
-            raise ValueError(f"index has {len(index)} sentences, documents have {len(doc)}")
+        self._doc_first = np.searchsorted(self._doc, np.arange(len(self.documents) + 1))
+        self.paragraph_count = int(np.count_nonzero(self._sent == 0))
+        if len(index) != len(self._doc):
+            raise ValueError(f"index has {len(index)} sentences, documents have {len(self._doc)}")
+
+    def table_bytes(self) -> bytes:
+        """The sentence table, to store beside the index."""
+        return np.stack([self._doc, self._par, self._sent]).astype(np.int32).tobytes()
 
     @classmethod
     def build(cls, documents: list[Document], *, fingerprint: str = "", corpus_dir: str = "",
@@ -81,10 +84,6 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self._doc)
-
-    @property
-    def paragraph_count(self) -> int:
-        return sum(len(d.paragraphs) for d in self.documents)
 
     def locate(self, position: int) -> Location:
         """The document, paragraph and offsets of the sentence at `position`."""

@@ -8,8 +8,10 @@ crash mid-reload leaves the old corpus or the new one, never a mix. The schema i
 from __future__ import annotations
 
 import secrets
+from array import array
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,14 +30,15 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE documents (
         row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, file TEXT NOT NULL, title TEXT NOT NULL,
-        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL);
+        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL,
+        layout BLOB NOT NULL);  -- paragraphs and sentences packed (see _pack), for a fast start-up
     CREATE TABLE paragraphs (
         doc INTEGER NOT NULL REFERENCES documents(row), number INTEGER NOT NULL,
         start INTEGER NOT NULL, "end" INTEGER NOT NULL, PRIMARY KEY (doc, number)) WITHOUT ROWID;
     CREATE TABLE sentences (
         position INTEGER PRIMARY KEY, doc INTEGER NOT NULL, paragraph INTEGER NOT NULL,
         number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
-    CREATE TABLE index_blob (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
+    CREATE TABLE index_blob (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL, sentence_table BLOB NOT NULL);
     CREATE TABLE questions (
         id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
         question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
@@ -65,6 +68,7 @@ class StoredCorpus:
     corpus_dir: str
     documents: list[Document]
     index_blob: bytes
+    sentence_table: bytes  # see Snapshot.table_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,8 @@ class Store:
 
     # ------------------------------------------------------------ corpus
 
-    async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes) -> datetime:
+    async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes,
+                          sentence_table: bytes) -> datetime:
         """Replace the stored corpus and index in one transaction; returns the build time recorded."""
         built_at = datetime.now(timezone.utc)
         db = self._db
@@ -140,15 +145,16 @@ class Store:
             for table in ("sentences", "paragraphs", "documents", "index_blob"):
                 await db.execute(f"DELETE FROM {table}")
             await db.executemany(
-                "INSERT INTO documents (row, id, file, title, source, date, url, text) VALUES (?,?,?,?,?,?,?,?)",
-                ((i, d.id, d.file, d.title, d.source, d.date, d.url, d.text) for i, d in enumerate(documents)))
+                "INSERT INTO documents (row, id, file, title, source, date, url, text, layout) VALUES (?,?,?,?,?,?,?,?,?)",
+                ((i, d.id, d.file, d.title, d.source, d.date, d.url, d.text, _pack(d)) for i, d in enumerate(documents)))
             await db.executemany(
                 'INSERT INTO paragraphs (doc, number, start, "end") VALUES (?,?,?,?)',
                 ((i, p.number, p.start, p.end) for i, d in enumerate(documents) for p in d.paragraphs))
             await db.executemany(
                 'INSERT INTO sentences (position, doc, paragraph, number, start, "end") VALUES (?,?,?,?,?,?)',
                 _sentence_rows(documents))
-            await db.execute("INSERT INTO index_blob (id, data) VALUES (1, ?)", (index_blob,))
+            await db.execute("INSERT INTO index_blob (id, data, sentence_table) VALUES (1, ?, ?)",
+                             (index_blob, sentence_table))
             for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
                 await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             await db.execute("COMMIT")
@@ -164,26 +170,15 @@ class Store:
         """The stored corpus, or None when nothing was saved yet."""
         db = self._db
         meta = dict(await (await db.execute("SELECT key, value FROM meta")).fetchall())
-        blob = await (await db.execute("SELECT data FROM index_blob WHERE id = 1")).fetchone()
+        blob = await (await db.execute("SELECT data, sentence_table FROM index_blob WHERE id = 1")).fetchone()
         if "fingerprint" not in meta or blob is None:
             return None
-        docs = await (await db.execute(
-            "SELECT row, id, file, title, source, date, url, text FROM documents ORDER BY row")).fetchall()
-        paragraphs: dict[int, list[tuple[int, int, int]]] = {}
-        for doc, number, start, end in await (await db.execute(
-                'SELECT doc, number, start, "end" FROM paragraphs ORDER BY doc, number')).fetchall():
-            paragraphs.setdefault(doc, []).append((number, start, end))
-        sentences: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        for doc, paragraph, start, end in await (await db.execute(
-                'SELECT doc, paragraph, start, "end" FROM sentences ORDER BY position')).fetchall():
-            sentences.setdefault((doc, paragraph), []).append((start, end))
-        documents = [
-            Document(id_, file, title, source, date, url, text, tuple(
-                Paragraph(n, a, b, tuple(sentences.get((row, n), ()))) for n, a, b in paragraphs.get(row, ())))
-            for row, id_, file, title, source, date, url, text in docs
-        ]
+        rows = await (await db.execute(
+            "SELECT id, file, title, source, date, url, text, layout FROM documents ORDER BY row")).fetchall()
+        documents = [Document(id_, file, title, source, date, url, text, _Paragraphs(layout))
+                     for id_, file, title, source, date, url, text, layout in rows]
         return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
-                            meta.get("corpus_dir", ""), documents, bytes(blob[0]))
+                            meta.get("corpus_dir", ""), documents, bytes(blob[0]), bytes(blob[1]))
 
     # ------------------------------------------------------------ question log, feedback, settings
 
@@ -262,6 +257,56 @@ class Store:
         await self._db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
         row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
         return bytes(row[0])
+
+
+def _pack(doc: Document) -> bytes:
+    """A document's paragraphs and sentences as int32s: per paragraph number, start, end, count, then
+    each sentence's start and end. Reading this back is much faster than a row per sentence."""
+    out: list[int] = []
+    for p in doc.paragraphs:
+        out += (p.number, p.start, p.end, len(p.sentences))
+        for a, b in p.sentences:
+            out += (a, b)
+    return array("i", out).tobytes()
+
+
+class _Paragraphs(Sequence):
+    """A stored document's paragraphs, unpacked on first use: start-up then reads a million-sentence
+    corpus without building a million objects, and only documents that answer are ever unpacked."""
+
+    __slots__ = ("_blob", "_items")
+
+    def __init__(self, blob: bytes):
+        self._blob = blob
+        self._items: tuple[Paragraph, ...] | None = None
+
+    def _all(self) -> tuple[Paragraph, ...]:
+        if self._items is None:
+            self._items = _unpack(self._blob)
+        return self._items
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        return tuple(self) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None
+
+
+def _unpack(blob: bytes) -> tuple[Paragraph, ...]:
+    values = array("i")
+    values.frombytes(blob)
+    paragraphs, i = [], 0
+    while i < len(values):
+        number, start, end, count = values[i:i + 4]
+        flat = values[i + 4:i + 4 + 2 * count]
+        paragraphs.append(Paragraph(number, start, end, tuple(zip(flat[::2], flat[1::2]))))
+        i += 4 + 2 * count
+    return tuple(paragraphs)
 
 
 def _sentence_rows(documents: list[Document]):

@@ -37,17 +37,18 @@ async def test_an_unusable_file_gives_a_store_error(tmp_path):
 async def test_corpus_round_trip(tmp_path):
     docs = load_corpus(SEEDS).documents
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.save_corpus("fp1", "/corpus", docs, b"blob")
+    await store.save_corpus("fp1", "/corpus", docs, b"blob", b"table")
     stored = await store.load_corpus()
     await store.close()
-    assert stored.fingerprint == "fp1" and stored.index_blob == b"blob" and stored.corpus_dir == "/corpus"
+    assert stored.fingerprint == "fp1" and stored.index_blob == b"blob" and stored.sentence_table == b"table"
+    assert stored.corpus_dir == "/corpus"
     assert stored.documents == docs
 
 
 async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
     docs = load_corpus(SEEDS).documents
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.save_corpus("old", "/c", docs[:2], b"old")
+    await store.save_corpus("old", "/c", docs[:2], b"old", b"t")
 
     def broken():
         yield from ()
@@ -58,7 +59,7 @@ async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
             return broken()
 
     with pytest.raises(Exception):
-        await store.save_corpus("new", "/c", Bad(docs), b"new")
+        await store.save_corpus("new", "/c", Bad(docs), b"new", b"t")
     stored = await store.load_corpus()
     await store.close()
     assert stored.fingerprint == "old" and len(stored.documents) == 2
