@@ -381,6 +381,9 @@ class Index:
                 continue
             in_cand, in_term = _match(cand, docs)
             partial[in_cand] += w[in_term]
+            if len(in_cand) and len(partial) >= k:  # sentences with this term too raise theta
+                theta = max(theta, _kth_largest(partial, k))
+                floor = theta * (1 - 1e-12) - rest[step + 1]
             fresh = w >= floor
             fresh[in_term] = False
             if fresh.any():
