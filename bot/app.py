@@ -59,6 +59,9 @@ ADMIN_COMMANDS = [
 ]
 
 
+CONCURRENT_UPDATES = 32
+
+
 class AnotherInstanceRunning(RuntimeError):
     """Telegram reported a conflict: another process is polling with the same token."""
 
@@ -128,9 +131,14 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
+        # Answering takes milliseconds but each reply is a network round trip: handle updates
+        # concurrently, with enough connections, so one slow chat never queues everyone else.
+        .concurrent_updates(CONCURRENT_UPDATES)
     )
     if request is not None:
         builder = builder.request(request)
+    else:
+        builder = builder.connection_pool_size(CONCURRENT_UPDATES * 2).pool_timeout(10.0)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
