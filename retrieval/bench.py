@@ -66,6 +66,7 @@ class SizeResult:
     reload_s: float | None = None
     reload_query_median_ms: float | None = None
     reload_query_p99_ms: float | None = None
+    reload_query_max_ms: float | None = None
     reload_queries: int = 0
 
 
@@ -322,6 +323,7 @@ def bench_reload(work: Workload, analyzer: Callable[[str], list[str]], index: In
     thread.join()
     result.reload_s = box["seconds"]
     result.reload_query_median_ms, result.reload_query_p99_ms = _median_p99(times)
+    result.reload_query_max_ms = max(times, default=None)
     result.reload_queries = len(times)
 
 
@@ -423,7 +425,8 @@ def format_table(results: Sequence[SizeResult], analyzer_name: str = "str.split"
         if size.reload_s is not None:
             lines.append(
                 f"reload: rebuild {size.reload_s:.1f} s in a thread; {size.reload_queries} queries meanwhile, "
-                f"median {_fmt(size.reload_query_median_ms, 3)} ms, p99 {_fmt(size.reload_query_p99_ms, 3)} ms"
+                f"median {_fmt(size.reload_query_median_ms, 3)} ms, p99 {_fmt(size.reload_query_p99_ms, 3)} ms, "
+                f"max {_fmt(size.reload_query_max_ms, 1)} ms"
             )
     if len(results) > 1:
         names = [e.engine for e in results[0].engines]
