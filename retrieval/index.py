@@ -161,18 +161,25 @@ class Index:
     def build(
         cls, texts: Sequence[str], analyzer: Analyzer | None = None, *, progress: bool = False, workers: int = WORKERS
     ) -> Index:
-        """Analyse `texts` (in `workers` processes above PARALLEL_MIN_TEXTS) and index them.
+        """Analyse `texts` (in `workers` forked processes above PARALLEL_MIN_TEXTS) and index them.
 
-        A reload beside a serving loop may pass workers=1 to leave a core for answering.
+        Processes are forked only while this process has a single thread: forking beside
+        other threads is unsafe, and spawn would re-import an unguarded __main__. A reload
+        running in a thread therefore analyses in-process, which leaves a core for serving.
         """
         analyzer = analyzer or _default_analyzer()
         chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-        # fork is safe only with one thread (checked before tqdm starts its monitor
-        # thread); a reload beside a serving event loop gets spawn.
-        start_method = "fork" if threading.active_count() == 1 else "spawn"
+        parallel = (
+            len(texts) >= PARALLEL_MIN_TEXTS
+            and workers > 1
+            and (os.cpu_count() or 1) > 1
+            and threading.active_count() == 1  # checked before tqdm starts its monitor thread
+            and "fork" in multiprocessing.get_all_start_methods()
+            and _picklable(analyzer)
+        )
         bar = _progress_bar(len(texts), "analysing") if progress else None
-        if len(texts) >= PARALLEL_MIN_TEXTS and workers > 1 and (os.cpu_count() or 1) > 1 and _picklable(analyzer):
-            context = multiprocessing.get_context(start_method)
+        if parallel:
+            context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(workers, mp_context=context) as pool:
                 encoded = _merge(pool.map(_analyze_chunk, [analyzer] * len(chunks), chunks), bar)
         else:

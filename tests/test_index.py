@@ -1,6 +1,7 @@
 """Index parity with rank-bm25's BM25Okapi, exact pruning, persistence and the parallel build."""
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -251,9 +252,29 @@ def test_parallel_build_equals_single_process_build(monkeypatch):
     single = Index.build(texts, analyzer=str.split)
     monkeypatch.setattr(index_module, "PARALLEL_MIN_TEXTS", 100)
     monkeypatch.setattr(index_module, "CHUNK_TEXTS", 64)
+    pools = []
+
+    class RecordingPool(index_module.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(index_module, "ProcessPoolExecutor", RecordingPool)
     parallel = Index.build(texts, analyzer=str.split, progress=True)
+    assert len(pools) == 1  # the worker processes were used
     assert parallel.to_bytes() == single.to_bytes()
     assert list(parallel.vocabulary) == list(single.vocabulary)
+
+
+def test_a_build_beside_other_threads_analyses_in_process(monkeypatch):
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(index_module, "ProcessPoolExecutor", None)  # must not be used
+    texts = [f"w{i % 7} w{i % 3}" for i in range(50)]
+    results = []
+    thread = threading.Thread(target=lambda: results.append(Index.build(texts, analyzer=str.split)))
+    thread.start()
+    thread.join()
+    assert results[0].to_bytes() == Index.build(texts, analyzer=str.split, workers=1).to_bytes()
 
 
 def test_from_tokens_equals_build_on_the_joined_texts():
