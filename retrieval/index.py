@@ -17,6 +17,7 @@ import threading
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,28 +162,28 @@ class Index:
     def build(
         cls, texts: Sequence[str], analyzer: Analyzer | None = None, *, progress: bool = False, workers: int = WORKERS
     ) -> Index:
-        """Analyse `texts` (in `workers` forked processes above PARALLEL_MIN_TEXTS) and index them.
+        """Analyse `texts` (in `workers` processes above PARALLEL_MIN_TEXTS) and index them.
 
-        Processes are forked only while this process has a single thread: forking beside
-        other threads is unsafe, and spawn would re-import an unguarded __main__. A reload
-        running in a thread therefore analyses in-process, which leaves a core for serving.
+        Workers are forked from a single-threaded process. Beside other threads (a reload
+        next to a serving loop) forking is unsafe, so they are spawned; should spawning
+        fail (it re-imports __main__, which an unguarded script cannot survive), the
+        analysis runs in-process instead.
         """
         analyzer = analyzer or _default_analyzer()
         chunks = [texts[i : i + CHUNK_TEXTS] for i in range(0, len(texts), CHUNK_TEXTS)]
-        parallel = (
-            len(texts) >= PARALLEL_MIN_TEXTS
-            and workers > 1
-            and (os.cpu_count() or 1) > 1
-            and threading.active_count() == 1  # checked before tqdm starts its monitor thread
-            and "fork" in multiprocessing.get_all_start_methods()
-            and _picklable(analyzer)
-        )
+        start_method = "fork" if threading.active_count() == 1 else "spawn"  # before tqdm's thread
+        parallel = len(texts) >= PARALLEL_MIN_TEXTS and workers > 1 and (os.cpu_count() or 1) > 1
         bar = _progress_bar(len(texts), "analysing") if progress else None
-        if parallel:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                encoded = _merge(pool.map(_analyze_chunk, [analyzer] * len(chunks), chunks), bar)
-        else:
+        encoded = None
+        if parallel and _picklable(analyzer):
+            try:
+                context = multiprocessing.get_context(start_method)
+                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                    encoded = _merge(pool.map(_analyze_chunk, [analyzer] * len(chunks), chunks), bar)
+            except BrokenProcessPool:
+                if bar is not None:
+                    bar.reset()
+        if encoded is None:
             encoded = _merge((_analyze_chunk(analyzer, chunk) for chunk in chunks), bar)
         if bar is not None:
             bar.close()

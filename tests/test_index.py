@@ -266,15 +266,40 @@ def test_parallel_build_equals_single_process_build(monkeypatch):
     assert list(parallel.vocabulary) == list(single.vocabulary)
 
 
-def test_a_build_beside_other_threads_analyses_in_process(monkeypatch):
+def test_a_build_beside_other_threads_spawns_its_workers(monkeypatch):
     monkeypatch.setattr(index_module, "PARALLEL_MIN_TEXTS", 10)
-    monkeypatch.setattr(index_module, "ProcessPoolExecutor", None)  # must not be used
+    monkeypatch.setattr(index_module, "CHUNK_TEXTS", 20)
+    methods = []
+    real_context = index_module.multiprocessing.get_context
+    monkeypatch.setattr(index_module.multiprocessing, "get_context", lambda m: methods.append(m) or real_context(m))
     texts = [f"w{i % 7} w{i % 3}" for i in range(50)]
     results = []
     thread = threading.Thread(target=lambda: results.append(Index.build(texts, analyzer=str.split)))
     thread.start()
     thread.join()
+    assert methods == ["spawn"]
     assert results[0].to_bytes() == Index.build(texts, analyzer=str.split, workers=1).to_bytes()
+
+
+def test_a_broken_worker_pool_falls_back_to_analysing_in_process(monkeypatch):
+    class BrokenPool:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, *args):
+            raise index_module.BrokenProcessPool("cannot start workers")
+
+    monkeypatch.setattr(index_module, "PARALLEL_MIN_TEXTS", 10)
+    monkeypatch.setattr(index_module, "ProcessPoolExecutor", BrokenPool)
+    texts = [f"w{i % 7} w{i % 3}" for i in range(50)]
+    built = Index.build(texts, analyzer=str.split, progress=True)
+    assert built.to_bytes() == Index.build(texts, analyzer=str.split, workers=1).to_bytes()
 
 
 def test_from_tokens_equals_build_on_the_joined_texts():
