@@ -26,7 +26,6 @@ async def test_open_builds_then_reuses_the_stored_index(tmp_path, corpus_dir):
 
 
 async def test_a_changed_folder_is_rebuilt_on_open(tmp_path, corpus_dir):
-    (await Engine.open(tmp_path / "db.sqlite3", corpus_dir)).close
     e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
     await e.close()
     (corpus_dir / "solar.txt").write_text(NEW_ARTICLE, encoding="utf-8")
