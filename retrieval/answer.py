@@ -170,8 +170,10 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         weight = policy.variant_weight
         arabic = "\u0600" <= t[0] <= "\u06ff"
         if weight and arabic and len(t) >= 3:
+            limit = 2 if len(t) >= 5 else 1
             for v in snapshot.variants.get(skeleton(t), ()):
-                if v != t and _edit_distance_at_most(v, t, 2 if len(t) >= 5 else 1):
+                # same first letter and close length first: cheap tests before the edit distance
+                if v != t and v[0] == t[0] and abs(len(v) - len(t)) <= limit and _edit_distance_at_most(v, t, limit):
                     forms.setdefault(v, weight)
             for v in _clitic_forms(t):
                 if stats.df(v):
@@ -233,7 +235,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     answered = bool(candidates) and max(c.coverage for c in candidates) >= policy.answer_coverage
     if not answered:
         return Answer(question, False, "none", (), False, _suggestions(snapshot, candidates))
-    chosen = _distinct([c for c in candidates if c.coverage >= policy.extract_coverage], policy)
+    chosen = _distinct([c for c in candidates if c.coverage >= policy.extract_coverage], policy, offset + top + 1)
     page = chosen[offset:offset + top]
     forms = {f for g in groups for f in g.forms}
     extracts = tuple(_extract(snapshot, c, offset + i + 1, forms) for i, c in enumerate(page))
@@ -242,10 +244,12 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     return Answer(question, True, confidence, extracts, len(chosen) > offset + top)
 
 
-def _distinct(candidates: list[_Candidate], policy: Policy) -> list[_Candidate]:
-    """Drop sentences that repeat one already chosen (same wording, or nearly the same terms)."""
+def _distinct(candidates: list[_Candidate], policy: Policy, limit: int) -> list[_Candidate]:
+    """The first `limit` sentences that do not repeat one already chosen (same or nearly the same terms)."""
     chosen: list[_Candidate] = []
     for c in candidates:
+        if len(chosen) == limit:
+            break
         if any(len(c.terms & o.terms) / max(1, len(c.terms | o.terms)) >= policy.duplicate_jaccard for o in chosen):
             continue
         chosen.append(c)

@@ -52,6 +52,7 @@ def tokens(text: str) -> list[Token]:
     return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
+@lru_cache(maxsize=1 << 18)
 def normalize(word: str) -> str:
     """Fold a word's spelling variants: marks, tatweel, hamza/alef forms, ة→ه, ى→ي, digits, case."""
     word = unicodedata.normalize("NFKC", word).translate(_INVISIBLE)

@@ -12,10 +12,12 @@ import json
 import resource
 import sqlite3
 import statistics
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -467,6 +469,121 @@ def plot(results: Sequence[SizeResult], path: str) -> None:
     plt.close(fig)
 
 
+# ---------------------------------------------------------------------- the whole engine
+
+
+@dataclass
+class EngineFigures:
+    """The served pipeline at one size: build from .jsonl, cold start of `sanad ask`, reload while serving."""
+
+    sentences: int
+    build_s: float
+    build_peak_mb: float | None
+    startup_s: float
+    reload_s: float
+    reload_max_stall_ms: float
+    reload_questions: int
+    reload_query_median_ms: float
+    reload_query_max_ms: float
+
+
+def write_jsonl_corpus(work: Workload, folder: Path, per_document: int = 20) -> Path:
+    """The workload's sentences as a .jsonl archive, `per_document` one-sentence paragraphs a document."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "synthetic.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for d in range(0, len(work.texts), per_document):
+            text = "\n".join(t + "." for t in work.texts[d:d + per_document])
+            f.write(json.dumps({"id": f"d{d // per_document}", "title": f"وثيقة {d // per_document}", "text": text},
+                               ensure_ascii=False) + "\n")
+    return path
+
+
+def bench_engine(sentences: int, seed: int = 0, log: Callable[[str], None] | None = None) -> EngineFigures:
+    """Measure the engine as `sanad` runs it, on a synthetic corpus in a temporary folder."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from .engine import Engine
+
+    say = log or (lambda message: None)
+    work = make_workload(sentences, 50, seed=seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus, db = Path(tmp) / "corpus", Path(tmp) / "sanad.sqlite3"
+        archive = write_jsonl_corpus(work, corpus)
+        env = {**os.environ, "SANAD_DB": str(db), "SANAD_CORPUS": str(corpus)}
+        say(f"engine: building {sentences:,} sentences from .jsonl ...")
+        t0 = time.perf_counter()
+        index_run = subprocess.run([sys.executable, "-m", "bot.cli", "index"], env=env, capture_output=True, text=True)
+        build_s = time.perf_counter() - t0
+        if index_run.returncode:
+            raise RuntimeError(index_run.stderr)
+        peak = _child_peak_mb()
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", work.content_queries[0]], env=env,
+                       capture_output=True, check=True)
+        startup_s = time.perf_counter() - t0
+        say("engine: reloading while answering ...")
+        stall, times, reload_s = asyncio.run(_reload_while_serving(Engine, db, corpus, archive, work.content_queries + work.common_queries))
+    times.sort()
+    return EngineFigures(sentences, build_s, peak, startup_s, reload_s, stall * 1000, len(times),
+                         times[len(times) // 2] * 1000 if times else 0.0, times[-1] * 1000 if times else 0.0)
+
+
+async def _reload_while_serving(engine_class, db: Path, corpus: Path, archive: Path, questions: list[str]):
+    import asyncio
+    import os
+
+    engine = await engine_class.open(db, corpus)
+    for question in questions:  # a serving bot is warm: its word caches are filled
+        engine.ask(question)
+    worst, times, done = 0.0, [], False
+
+    async def ticker() -> None:  # how late a 10 ms sleep wakes up = how long the loop was blocked
+        nonlocal worst
+        while not done:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.perf_counter() - t - 0.01)
+
+    async def asker() -> None:
+        i = 0
+        while not done:
+            t = time.perf_counter()
+            engine.ask(questions[i % len(questions)])
+            times.append(time.perf_counter() - t)
+            i += 1
+            await asyncio.sleep(0.02)
+
+    tasks = [asyncio.create_task(ticker()), asyncio.create_task(asker())]
+    os.utime(archive)  # the folder changed: a real rebuild
+    t0 = time.perf_counter()
+    await engine.reload()
+    reload_s = time.perf_counter() - t0
+    done = True
+    await asyncio.gather(*tasks)
+    await engine.close()
+    return worst, times, reload_s
+
+
+def _child_peak_mb() -> float:
+    """Peak resident memory of the largest child process so far (the `sanad index` run), in MB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def format_engine(figures: Sequence[EngineFigures]) -> str:
+    lines = ["the whole engine (sanad index / sanad ask / reload while serving), synthetic .jsonl corpus",
+             f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'start-up s':>10} {'reload s':>9} "
+             f"{'max loop stall ms':>18} {'questions during reload':>24} {'their median/max ms':>20}"]
+    for f in figures:
+        lines.append(f"{f.sentences:>10,} {f.build_s:>8.1f} {_fmt(f.build_peak_mb, 0):>8} {f.startup_s:>10.2f} "
+                     f"{f.reload_s:>9.1f} {f.reload_max_stall_ms:>18.0f} {f.reload_questions:>24,} "
+                     f"{f.reload_query_median_ms:>9.2f}/{f.reload_query_max_ms:.1f}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`sanad bench`: parse arguments, run, print the table (or JSON), optionally plot."""
     parser = argparse.ArgumentParser(prog="sanad bench", description=__doc__)
@@ -482,7 +599,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--arabic", action="store_true", help="use Sanad's Arabic analyser instead of str.split")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG of median query time against size")
+    parser.add_argument("--engine", action="store_true",
+                        help="instead: the whole engine per size (build from .jsonl, cold start, reload while serving)")
     args = parser.parse_args(argv)
+    if args.engine:
+        figures = [bench_engine(n, args.seed, None if args.json else print) for n in args.sentences]
+        print(json.dumps([asdict(f) for f in figures]) if args.json else format_engine(figures))
+        return 0
     log = None if args.json else (lambda message: print(message, flush=True))
     results = run_bench(
         args.sentences, args.queries, seed=args.seed, sample=args.sample, budget_s=args.budget,

@@ -9,18 +9,22 @@ keep being answered from the old snapshot meanwhile, and a failed build leaves i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
+import multiprocessing
 import os
 import re
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
 from .arabic import analyze
-from .corpus import LoadResult, fingerprint, load_corpus, parse_article
+from .corpus import LoadResult, corpus_files, fingerprint, load_corpus, parse_article
 from .index import Index
 from .snapshot import Snapshot
 from .store import Store, StoredCorpus
@@ -67,6 +71,9 @@ class ReloadError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.report = report
+
+    def __reduce__(self):  # crosses back from the child process that built it, report included
+        return ReloadError, (self.reason, self.report)
 
 
 class UploadError(Exception):
@@ -133,24 +140,25 @@ class Engine:
         corpus_dir = Path(corpus_dir).resolve()
         store = await Store.open(db_path)
         try:
-            stored = await store.load_corpus()
-            if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
-                    and stored.fingerprint == fingerprint(corpus_dir):
-                t0 = time.perf_counter()
-                snapshot = await asyncio.to_thread(_from_stored, stored)
-                report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
-                                     time.perf_counter() - t0, reused=True)
+            with _no_gc_pauses():  # start-up builds or loads a large snapshot too
+                stored = await store.load_corpus()
+                if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
+                        and stored.fingerprint == fingerprint(corpus_dir):
+                    t0 = time.perf_counter()
+                    snapshot = await asyncio.to_thread(_from_stored, stored)
+                    report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
+                                         time.perf_counter() - t0, reused=True)
+                    return cls(store, corpus_dir, snapshot, report)
+                try:
+                    snapshot, report = await _build_and_save(store, corpus_dir, progress)
+                except ReloadError:
+                    if not stored:
+                        raise
+                    # The folder is unusable now, but the database still holds a corpus: serve it.
+                    snapshot = await asyncio.to_thread(_from_stored, stored)
+                    report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (), 0.0,
+                                         reused=True)
                 return cls(store, corpus_dir, snapshot, report)
-            try:
-                snapshot, report = await _build_and_save(store, corpus_dir, progress)
-            except ReloadError:
-                if not stored:
-                    raise
-                # The folder is unusable now, but the database still holds a corpus: serve it.
-                snapshot = await asyncio.to_thread(_from_stored, stored)
-                report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (), 0.0,
-                                     reused=True)
-            return cls(store, corpus_dir, snapshot, report)
         except BaseException:
             await store.close()
             raise
@@ -184,10 +192,23 @@ class Engine:
     async def reload(self) -> BuildReport:
         """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
         async with self._lock:
-            snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+            snapshot, report = await self._rebuild()
             self._snapshot = snapshot
             self.last_report = report
             return report
+
+    async def _rebuild(self) -> tuple[Snapshot, BuildReport]:
+        """Build and save a new snapshot without stalling the serving loop: small corpora in a thread
+        (milliseconds), large ones in a child process, since a thread building a big index holds the
+        GIL long enough to delay answers by hundreds of milliseconds."""
+        with _no_gc_pauses():
+            if _corpus_bytes(self.corpus_dir) < CHILD_PROCESS_BYTES:
+                return await _build_and_save(self.store, self.corpus_dir, False)
+            report = await _build_in_child(self.store.path, self.corpus_dir)
+            if report.warning:  # the child could not save it: build it here and serve it from memory
+                return await _build_and_save(self.store, self.corpus_dir, False)
+            stored = await self.store.load_corpus()
+            return await asyncio.to_thread(_from_stored, stored), report
 
     async def add_file(self, filename: str, data: bytes, *, max_bytes: int) -> BuildReport:
         """Validate an uploaded .txt/.jsonl file, write it atomically into the corpus folder, reload."""
@@ -206,7 +227,7 @@ class Engine:
         async with self._lock:
             await asyncio.to_thread(_write_atomically, target, data)
             try:
-                snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+                snapshot, report = await self._rebuild()
             except ReloadError:
                 await asyncio.to_thread(_restore, target, previous)
                 raise
@@ -229,7 +250,7 @@ class Engine:
             else:
                 await asyncio.to_thread(path.unlink)
             try:
-                snapshot, report = await _build_and_save(self.store, self.corpus_dir, False)
+                snapshot, report = await self._rebuild()
             except ReloadError:
                 await asyncio.to_thread(_restore, path, previous)
                 raise
@@ -274,8 +295,51 @@ def _restore(path: Path, previous: bytes | None) -> None:
         _write_atomically(path, previous)
 
 
+CHILD_PROCESS_BYTES = 20 * 1024 * 1024  # corpora larger than this are rebuilt in a child process
+
+
+@contextlib.contextmanager
+def _no_gc_pauses():
+    """A build allocates millions of objects, and Python's cyclic collector would answer by scanning the
+    whole heap while holding the GIL: pauses of 100-250 ms on the serving loop. The collector rests
+    during the build, and what survives it (the snapshot, kept until the next reload) is frozen out
+    of later scans. Snapshots hold no reference cycles, so nothing is leaked meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _corpus_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in corpus_files(folder)) if folder.is_dir() else 0
+
+
+async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
+    """Build and save in a fresh process (spawned: safe beside the serving threads)."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir))
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
+    os.nice(10)  # a background rebuild yields the CPU to the process answering questions
+    async def run() -> BuildReport:
+        store = await Store.open(db_path)
+        try:
+            return (await _build_and_save(store, Path(corpus_dir), False))[1]
+        finally:
+            await store.close()
+    return asyncio.run(run())
+
+
 def _from_stored(stored: StoredCorpus) -> Snapshot:
-    return Snapshot(stored.documents, Index.from_bytes(stored.index_blob, analyze), stored.built_at,
+    return Snapshot(stored.documents, Index.from_bytes(stored.index_data, analyze), stored.built_at,
                     stored.fingerprint, stored.corpus_dir, table=stored.sentence_table)
 
 

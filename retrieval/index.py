@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import numpy as np
 from rank_bm25 import BM25Okapi
@@ -258,10 +259,10 @@ class Index:
             return out.read()
 
     @classmethod
-    def from_bytes(cls, blob: bytes, analyzer: Analyzer | None = None) -> Index:
-        """Load an index written by `to_bytes` without re-analysing the corpus."""
+    def from_bytes(cls, blob: bytes | BinaryIO, analyzer: Analyzer | None = None) -> Index:
+        """Load an index written by `to_bytes` (the bytes, or a file holding them) without re-analysing."""
         analyzer = analyzer or _default_analyzer()
-        with np.load(io.BytesIO(blob), allow_pickle=False) as z:
+        with np.load(blob if hasattr(blob, "read") else io.BytesIO(blob), allow_pickle=False) as z:
             a = {name: z[name] for name in z.files}
         version, k1, b, epsilon, avgdl, average_idf, v = a["params"].tolist()
         if (int(version), k1, b, epsilon) != (FORMAT_VERSION, K1, B, EPSILON):

@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from collections.abc import Callable
-from functools import cached_property
 
 import numpy as np
 
@@ -69,6 +68,8 @@ class Snapshot:
         self.paragraph_count = int(np.count_nonzero(self._sent == 0))
         if len(index) != len(self._doc):
             raise ValueError(f"index has {len(index)} sentences, documents have {len(self._doc)}")
+        # Computed here, where the snapshot is built (off the serving loop), not on the first question.
+        self.variants = _variant_groups(index.vocabulary)
 
     def table_bytes(self) -> bytes:
         """The sentence table, to store beside the index."""
@@ -104,10 +105,10 @@ class Snapshot:
             return other
         return None
 
-    @cached_property
-    def variants(self) -> dict[str, list[str]]:
-        """Vocabulary terms grouped by consonant skeleton, for matching spelling variants of names."""
-        groups: dict[str, list[str]] = defaultdict(list)
-        for term in self.index.vocabulary:
-            groups[skeleton(term)].append(term)
-        return dict(groups)
+
+def _variant_groups(vocabulary) -> dict[str, list[str]]:
+    """Vocabulary terms grouped by consonant skeleton, for matching spelling variants of names."""
+    groups: dict[str, list[str]] = defaultdict(list)
+    for term in vocabulary:
+        groups[skeleton(term)].append(term)
+    return dict(groups)

@@ -7,12 +7,17 @@ crash mid-reload leaves the old corpus or the new one, never a mix. The schema i
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import io
+import itertools
 import secrets
 from array import array
 import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import BinaryIO
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from .corpus import Document, Paragraph
 __all__ = ["Store", "StoreError", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
+CHUNK_BYTES = 1 << 20  # the index is stored in pieces of this size
 
 # Each entry migrates from version i to i + 1; the first one creates the schema.
 _MIGRATIONS: list[str] = [
@@ -38,7 +44,8 @@ _MIGRATIONS: list[str] = [
     CREATE TABLE sentences (
         position INTEGER PRIMARY KEY, doc INTEGER NOT NULL, paragraph INTEGER NOT NULL,
         number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
-    CREATE TABLE index_blob (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL, sentence_table BLOB NOT NULL);
+    CREATE TABLE index_chunks (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);  -- the serialised index, in pieces
+    CREATE TABLE sentence_table (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
     CREATE TABLE questions (
         id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
         question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
@@ -67,7 +74,7 @@ class StoredCorpus:
     built_at: datetime
     corpus_dir: str
     documents: list[Document]
-    index_blob: bytes
+    index_data: BinaryIO  # the serialised index (Index.to_bytes), readable as a file
     sentence_table: bytes  # see Snapshot.table_bytes
 
 
@@ -142,7 +149,7 @@ class Store:
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("sentences", "paragraphs", "documents", "index_blob"):
+            for table in ("sentences", "paragraphs", "documents", "index_chunks", "sentence_table"):
                 await db.execute(f"DELETE FROM {table}")
             await db.executemany(
                 "INSERT INTO documents (row, id, file, title, source, date, url, text, layout) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -153,8 +160,10 @@ class Store:
             await db.executemany(
                 'INSERT INTO sentences (position, doc, paragraph, number, start, "end") VALUES (?,?,?,?,?,?)',
                 _sentence_rows(documents))
-            await db.execute("INSERT INTO index_blob (id, data, sentence_table) VALUES (1, ?, ?)",
-                             (index_blob, sentence_table))
+            view = memoryview(index_blob)
+            await db.executemany("INSERT INTO index_chunks (seq, data) VALUES (?, ?)",
+                                 ((i, view[i:i + CHUNK_BYTES]) for i in range(0, len(view), CHUNK_BYTES)))
+            await db.execute("INSERT INTO sentence_table (id, data) VALUES (1, ?)", (sentence_table,))
             for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
                 await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
             await db.execute("COMMIT")
@@ -170,15 +179,20 @@ class Store:
         """The stored corpus, or None when nothing was saved yet."""
         db = self._db
         meta = dict(await (await db.execute("SELECT key, value FROM meta")).fetchall())
-        blob = await (await db.execute("SELECT data, sentence_table FROM index_blob WHERE id = 1")).fetchone()
-        if "fingerprint" not in meta or blob is None:
+        table = await (await db.execute("SELECT data FROM sentence_table WHERE id = 1")).fetchone()
+        if "fingerprint" not in meta or table is None:
             return None
+        # Chunk by chunk: one 200 MB value would be copied in one go while holding the GIL,
+        # stalling a serving event loop for a tenth of a second.
+        chunks = []
+        async with db.execute("SELECT data FROM index_chunks ORDER BY seq") as cursor:
+            async for (chunk,) in cursor:
+                chunks.append(chunk)
         rows = await (await db.execute(
             "SELECT id, file, title, source, date, url, text, layout FROM documents ORDER BY row")).fetchall()
-        documents = [Document(id_, file, title, source, date, url, text, _Paragraphs(layout))
-                     for id_, file, title, source, date, url, text, layout in rows]
+        documents = await asyncio.to_thread(_documents, rows)  # 50k objects: not on the serving loop
         return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
-                            meta.get("corpus_dir", ""), documents, bytes(blob[0]), bytes(blob[1]))
+                            meta.get("corpus_dir", ""), documents, _ChunkReader(chunks), bytes(table[0]))
 
     # ------------------------------------------------------------ question log, feedback, settings
 
@@ -257,6 +271,47 @@ class Store:
         await self._db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
         row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
         return bytes(row[0])
+
+
+class _ChunkReader(io.RawIOBase):
+    """A read-only, seekable file over a list of byte strings, without joining them."""
+
+    def __init__(self, chunks: list[bytes]):
+        self._chunks = chunks
+        self._starts = list(itertools.accumulate((len(c) for c in chunks), initial=0))
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._starts[-1]}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        out = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(out) and self._pos < self._starts[-1]:
+            i = bisect.bisect_right(self._starts, self._pos) - 1
+            chunk = self._chunks[i]
+            at = self._pos - self._starts[i]
+            n = min(len(out) - done, len(chunk) - at)
+            out[done:done + n] = chunk[at:at + n]
+            done += n
+            self._pos += n
+        return done
+
+
+def _documents(rows: list[tuple]) -> list[Document]:
+    return [Document(id_, file, title, source, date, url, text, _Paragraphs(layout))
+            for id_, file, title, source, date, url, text, layout in rows]
 
 
 def _pack(doc: Document) -> bytes:

@@ -72,7 +72,7 @@ async def stored_version(db: Path) -> Version:
     assert stored is not None, "the database lost its corpus"
     sentences = sum(len(p.sentences) for d in stored.documents for p in d.paragraphs)
     assert rows == sentences
-    index = Index.from_bytes(stored.index_blob, analyze)  # the blob loads ...
+    index = Index.from_bytes(stored.index_data, analyze)  # the blob loads ...
     assert len(index) == sentences  # ... and belongs to these sentences
     return Version(stored.fingerprint, len(stored.documents), sentences)
 
@@ -197,6 +197,14 @@ def test_sigkill_during_upload_leaves_the_file_whole_or_absent(tmp_path: Path) -
     def temporaries(corpus: Path) -> list[Path]:
         return list(corpus.glob(".upload-*.tmp"))
 
+    # How long an upload runs uninterrupted here, so that the random kills land inside it.
+    corpus, db = tmp_path / "corpus-timing", tmp_path / "db-timing.sqlite3"
+    shutil.copytree(SEEDS, corpus)
+    proc = start(corpus, db)
+    t0 = time.monotonic()
+    proc.communicate(timeout=120)
+    duration = time.monotonic() - t0
+
     rng = random.Random(6)
     outcomes = []
     triggers = ["tmp-file", "tmp-file", "random", "random", "random"]
@@ -204,7 +212,7 @@ def test_sigkill_during_upload_leaves_the_file_whole_or_absent(tmp_path: Path) -
         corpus, db = tmp_path / f"corpus{i}", tmp_path / f"db{i}.sqlite3"
         shutil.copytree(SEEDS, corpus)
         proc = start(corpus, db)
-        ready = (lambda c=corpus: bool(temporaries(c))) if trigger == "tmp-file" else after(rng.uniform(0.0, 0.6))
+        ready = (lambda c=corpus: bool(temporaries(c))) if trigger == "tmp-file" else after(rng.uniform(0.0, 0.8 * duration))
         killed = kill_when(proc, ready)
         target = corpus / name
         files = sorted(p.name for p in corpus.iterdir() if not p.name.startswith(".upload-"))

@@ -40,7 +40,7 @@ async def test_corpus_round_trip(tmp_path):
     await store.save_corpus("fp1", "/corpus", docs, b"blob", b"table")
     stored = await store.load_corpus()
     await store.close()
-    assert stored.fingerprint == "fp1" and stored.index_blob == b"blob" and stored.sentence_table == b"table"
+    assert stored.fingerprint == "fp1" and stored.index_data.read() == b"blob" and stored.sentence_table == b"table"
     assert stored.corpus_dir == "/corpus"
     assert stored.documents == docs
 
