@@ -152,7 +152,7 @@ class Engine:
                 try:
                     snapshot, report = await _build_and_save(store, corpus_dir, progress)
                 except ReloadError:
-                    if not stored:
+                    if not stored or rebuild:  # an explicit rebuild must say it failed
                         raise
                     # The folder is unusable now, but the database still holds a corpus: serve it.
                     snapshot = await asyncio.to_thread(_from_stored, stored)

@@ -1,0 +1,33 @@
+"""Scoring: hit@k, MRR@5 and declines computed from ranked sentences and gold substrings."""
+
+import json
+
+import pytest
+
+from retrieval.evaluate import Question, gold_match, load_questions, score
+
+
+def test_gold_match_ignores_marks_and_tatweel():
+    assert gold_match("أرسلت كوريا 8,000 جنـــدي.", ("8,000 جندي",))
+    assert gold_match("مَنْ هِيَ", ("من هي",))
+    assert not gold_match("جملة أخرى", ("8,000 جندي",))
+
+
+def test_scores_from_ranked_lists():
+    texts = ["الجواب هنا", "كلام آخر", "كلام ثالث"]
+    questions = [Question("1", "fact", "س1", ("الجواب",)), Question("2", "fact", "س2", ("الجواب",)),
+                 Question("3", "none", "س3", ()), Question("4", "none", "س4", ()), Question("5", "fact", "س5", ("الجواب",))]
+    answers = {"س1": (True, [0, 1]), "س2": (True, [1, 2, 0]), "س3": (False, []), "س4": (True, [1]),
+               "س5": (False, [])}
+    s = score("x", lambda q: answers[q], questions, texts)
+    assert s.hit1 == pytest.approx(1 / 3) and s.hit3 == pytest.approx(2 / 3)
+    assert s.mrr5 == pytest.approx((1 + 1 / 3) / 3)
+    assert (s.declined, s.unanswerable, s.wrongly_declined) == (1, 2, 1)
+    assert {m["id"] for m in s.misses} == {"2", "4", "5"}
+
+
+def test_load_questions(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({"id": "a", "kind": "none", "q": "سؤال", "gold": []}, ensure_ascii=False) + "\n\n",
+                    encoding="utf-8")
+    assert load_questions(path) == [Question("a", "none", "سؤال", ())]
