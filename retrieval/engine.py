@@ -193,9 +193,17 @@ class Engine:
         """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
         async with self._lock:
             snapshot, report = await self._rebuild()
-            self._snapshot = snapshot
-            self.last_report = report
+            await self._swap(snapshot, report)
             return report
+
+    async def _swap(self, snapshot: Snapshot, report: BuildReport) -> None:
+        """Serve the new snapshot (one assignment: atomic for every question), then free the old one
+        piece by piece in a worker thread; freed at once, a large corpus's millions of objects would
+        be released in one go on the serving loop."""
+        old, self._snapshot, self.last_report = self._snapshot, snapshot, report
+        documents, old.documents = list(old.documents), ()
+        del old
+        await asyncio.to_thread(_release, documents)
 
     async def _rebuild(self) -> tuple[Snapshot, BuildReport]:
         """Build and save a new snapshot without stalling the serving loop: small corpora in a thread
@@ -231,8 +239,7 @@ class Engine:
             except ReloadError:
                 await asyncio.to_thread(_restore, target, previous)
                 raise
-            self._snapshot = snapshot
-            self.last_report = report
+            await self._swap(snapshot, report)
             return report
 
     async def remove_document(self, doc_id: str) -> BuildReport:
@@ -254,8 +261,7 @@ class Engine:
             except ReloadError:
                 await asyncio.to_thread(_restore, path, previous)
                 raise
-            self._snapshot = snapshot
-            self.last_report = report
+            await self._swap(snapshot, report)
             return report
 
 
@@ -336,6 +342,11 @@ def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
         finally:
             await store.close()
     return asyncio.run(run())
+
+
+def _release(items: list) -> None:
+    while items:
+        del items[-1000:]
 
 
 def _from_stored(stored: StoredCorpus) -> Snapshot:
