@@ -49,10 +49,22 @@ class Scores:
     wrongly_declined: int = 0
     misses: list[dict] = field(default_factory=list)
 
+    @property
+    def decline_precision(self) -> float:
+        """Of the questions declined, the share the corpus really does not answer."""
+        declined = self.declined + self.wrongly_declined
+        return self.declined / declined if declined else 1.0
+
+    @property
+    def decline_recall(self) -> float:
+        """Of the questions the corpus does not answer, the share declined."""
+        return self.declined / self.unanswerable if self.unanswerable else 1.0
+
     def as_dict(self) -> dict:
         return {"name": self.name, "hit@1": round(self.hit1, 4), "hit@3": round(self.hit3, 4),
                 "mrr@5": round(self.mrr5, 4), "declined": self.declined, "unanswerable": self.unanswerable,
-                "answerable_declined": self.wrongly_declined, "misses": self.misses}
+                "answerable_declined": self.wrongly_declined, "decline_precision": round(self.decline_precision, 4),
+                "decline_recall": round(self.decline_recall, 4), "misses": self.misses}
 
 
 def load_questions(path: str | Path) -> list[Question]:

@@ -24,6 +24,7 @@ def test_scores_from_ranked_lists():
     assert s.mrr5 == pytest.approx((1 + 1 / 3) / 3)
     assert (s.declined, s.unanswerable, s.wrongly_declined) == (1, 2, 1)
     assert {m["id"] for m in s.misses} == {"2", "4", "5"}
+    assert s.decline_precision == pytest.approx(1 / 2) and s.decline_recall == pytest.approx(1 / 2)
 
 
 def test_load_questions(tmp_path):
