@@ -18,6 +18,7 @@ import re
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -230,17 +231,7 @@ class Engine:
         except UnicodeDecodeError:
             raise UploadError("not UTF-8 text") from None
         _check_content(name, text)
-        target = self.corpus_dir / name
-        previous = target.read_bytes() if target.exists() else None
-        async with self._lock:
-            await asyncio.to_thread(_write_atomically, target, data)
-            try:
-                snapshot, report = await self._rebuild()
-            except ReloadError:
-                await asyncio.to_thread(_restore, target, previous)
-                raise
-            await self._swap(snapshot, report)
-            return report
+        return await self._replace_file(self.corpus_dir / name, lambda previous: data)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
         """Take a document out of the corpus folder (its file, or its line of a .jsonl) and reload."""
@@ -248,18 +239,24 @@ class Engine:
         if doc is None:
             raise KeyError(doc_id)
         path = self.corpus_dir / doc.file
+
+        def without(previous: bytes | None) -> bytes | None:
+            if path.suffix.lower() != ".jsonl" or previous is None:
+                return None
+            kept = [line for line in previous.decode("utf-8-sig").splitlines() if not _is_record(line, doc_id)]
+            return ("\n".join(kept) + "\n").encode()
+
+        return await self._replace_file(path, without)
+
+    async def _replace_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
+        """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back."""
         async with self._lock:
-            previous = path.read_bytes()
-            if path.suffix.lower() == ".jsonl":
-                kept = [line for line in previous.decode("utf-8-sig").splitlines()
-                        if not _is_record(line, doc_id)]
-                await asyncio.to_thread(_write_atomically, path, ("\n".join(kept) + "\n").encode())
-            else:
-                await asyncio.to_thread(path.unlink)
+            previous = path.read_bytes() if path.exists() else None
+            await asyncio.to_thread(_put, path, change(previous))
             try:
                 snapshot, report = await self._rebuild()
             except ReloadError:
-                await asyncio.to_thread(_restore, path, previous)
+                await asyncio.to_thread(_put, path, previous)
                 raise
             await self._swap(snapshot, report)
             return report
@@ -294,11 +291,12 @@ def _is_record(line: str, doc_id: str) -> bool:
     return isinstance(record, dict) and str(record.get("id")) == doc_id
 
 
-def _restore(path: Path, previous: bytes | None) -> None:
-    if previous is None:
+def _put(path: Path, data: bytes | None) -> None:
+    """Write a corpus file atomically, or delete it when `data` is None."""
+    if data is None:
         path.unlink(missing_ok=True)
     else:
-        _write_atomically(path, previous)
+        _write_atomically(path, data)
 
 
 CHILD_PROCESS_BYTES = 20 * 1024 * 1024  # corpora larger than this are rebuilt in a child process
