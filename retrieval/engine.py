@@ -15,6 +15,7 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -141,7 +142,7 @@ class Engine:
         corpus_dir = Path(corpus_dir).resolve()
         store = await Store.open(db_path)
         try:
-            with _no_gc_pauses():  # start-up builds or loads a large snapshot too
+            with _quiet_build():  # start-up builds or loads a large snapshot too
                 stored = await store.load_corpus()
                 if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                         and stored.fingerprint == fingerprint(corpus_dir):
@@ -193,31 +194,34 @@ class Engine:
     async def reload(self) -> BuildReport:
         """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
         async with self._lock:
-            snapshot, report = await self._rebuild()
-            await self._swap(snapshot, report)
+            with _quiet_build():
+                snapshot, report = await self._rebuild()
+                await self._swap(snapshot, report)
             return report
 
     async def _swap(self, snapshot: Snapshot, report: BuildReport) -> None:
-        """Serve the new snapshot (one assignment: atomic for every question), then free the old one
-        piece by piece in a worker thread; freed at once, a large corpus's millions of objects would
-        be released in one go on the serving loop."""
+        """Serve the new snapshot (one assignment: atomic for every question), then free the old one a
+        slice at a time between questions. Freed at once, a large corpus's millions of objects would
+        hold the loop for a tenth of a second; freed in a thread, that thread's grip on the GIL would
+        slow every question meanwhile."""
         old, self._snapshot, self.last_report = self._snapshot, snapshot, report
         documents, old.documents = list(old.documents), ()
         del old
-        await asyncio.to_thread(_release, documents)
+        while documents:
+            del documents[-500:]
+            await asyncio.sleep(0)
 
     async def _rebuild(self) -> tuple[Snapshot, BuildReport]:
         """Build and save a new snapshot without stalling the serving loop: small corpora in a thread
         (milliseconds), large ones in a child process, since a thread building a big index holds the
         GIL long enough to delay answers by hundreds of milliseconds."""
-        with _no_gc_pauses():
-            if _corpus_bytes(self.corpus_dir) < CHILD_PROCESS_BYTES:
-                return await _build_and_save(self.store, self.corpus_dir, False)
-            report = await _build_in_child(self.store.path, self.corpus_dir)
-            if report.warning:  # the child could not save it: build it here and serve it from memory
-                return await _build_and_save(self.store, self.corpus_dir, False)
-            stored = await self.store.load_corpus()
-            return await asyncio.to_thread(_from_stored, stored), report
+        if _corpus_bytes(self.corpus_dir) < CHILD_PROCESS_BYTES:
+            return await _build_and_save(self.store, self.corpus_dir, False)
+        report = await _build_in_child(self.store.path, self.corpus_dir)
+        if report.warning:  # the child could not save it: build it here and serve it from memory
+            return await _build_and_save(self.store, self.corpus_dir, False)
+        stored = await self.store.load_corpus()
+        return await asyncio.to_thread(_from_stored, stored), report
 
     async def add_file(self, filename: str, data: bytes, *, max_bytes: int) -> BuildReport:
         """Validate an uploaded .txt/.jsonl file, write it atomically into the corpus folder, reload."""
@@ -253,12 +257,13 @@ class Engine:
         async with self._lock:
             previous = path.read_bytes() if path.exists() else None
             await asyncio.to_thread(_put, path, change(previous))
-            try:
-                snapshot, report = await self._rebuild()
-            except ReloadError:
-                await asyncio.to_thread(_put, path, previous)
-                raise
-            await self._swap(snapshot, report)
+            with _quiet_build():
+                try:
+                    snapshot, report = await self._rebuild()
+                except ReloadError:
+                    await asyncio.to_thread(_put, path, previous)
+                    raise
+                await self._swap(snapshot, report)
             return report
 
 
@@ -303,16 +308,21 @@ CHILD_PROCESS_BYTES = 20 * 1024 * 1024  # corpora larger than this are rebuilt i
 
 
 @contextlib.contextmanager
-def _no_gc_pauses():
-    """A build allocates millions of objects, and Python's cyclic collector would answer by scanning the
-    whole heap while holding the GIL: pauses of 100-250 ms on the serving loop. The collector rests
-    during the build, and what survives it (the snapshot, kept until the next reload) is frozen out
-    of later scans. Snapshots hold no reference cycles, so nothing is leaked meanwhile."""
-    enabled = gc.isenabled()
+def _quiet_build():
+    """Keep a build in this process from stalling the questions answered beside it.
+
+    The cyclic collector would answer a build's millions of new objects by scanning the whole heap
+    while holding the GIL (pauses of 100-250 ms): it rests during the build, and what survives (the
+    snapshot, kept until the next reload; snapshots hold no reference cycles) is frozen out of later
+    scans. And a thread busy in Python code keeps the GIL for a whole switch interval each time a
+    question's numpy call lets it go: a shorter interval meanwhile hands it back sooner."""
+    enabled, interval = gc.isenabled(), sys.getswitchinterval()
     gc.disable()
+    sys.setswitchinterval(0.0005)
     try:
         yield
     finally:
+        sys.setswitchinterval(interval)
         gc.freeze()
         if enabled:
             gc.enable()
@@ -331,8 +341,16 @@ async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
         pool.shutdown(wait=False)
 
 
+def _yield_cpu() -> None:
+    """A background rebuild runs only on CPU time the process answering questions leaves idle."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # Linux; its analysis workers inherit it
+    except (AttributeError, OSError):
+        os.nice(19)
+
+
 def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
-    os.nice(10)  # a background rebuild yields the CPU to the process answering questions
+    _yield_cpu()
     async def run() -> BuildReport:
         store = await Store.open(db_path)
         try:
@@ -340,11 +358,6 @@ def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
         finally:
             await store.close()
     return asyncio.run(run())
-
-
-def _release(items: list) -> None:
-    while items:
-        del items[-1000:]
 
 
 def _from_stored(stored: StoredCorpus) -> Snapshot:
