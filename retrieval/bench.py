@@ -482,6 +482,7 @@ class EngineFigures:
     startup_s: float
     reload_s: float
     reload_max_stall_ms: float
+    reload_max_stall_at_s: float  # when, in seconds from the start of the reload
     reload_questions: int
     reload_query_median_ms: float
     reload_query_max_ms: float
@@ -526,9 +527,9 @@ def bench_engine(sentences: int, seed: int = 0, log: Callable[[str], None] | Non
                        capture_output=True, check=True)
         startup_s = time.perf_counter() - t0
         say("engine: reloading while answering ...")
-        stall, times, reload_s = asyncio.run(_reload_while_serving(Engine, db, corpus, archive, work.content_queries + work.common_queries))
+        stall, stall_at, times, reload_s = asyncio.run(_reload_while_serving(Engine, db, corpus, archive, work.content_queries + work.common_queries))
     times.sort()
-    return EngineFigures(sentences, build_s, peak, startup_s, reload_s, stall * 1000, len(times),
+    return EngineFigures(sentences, build_s, peak, startup_s, reload_s, stall * 1000, stall_at, len(times),
                          times[len(times) // 2] * 1000 if times else 0.0, times[-1] * 1000 if times else 0.0)
 
 
@@ -539,14 +540,17 @@ async def _reload_while_serving(engine_class, db: Path, corpus: Path, archive: P
     engine = await engine_class.open(db, corpus)
     for question in questions:  # a serving bot is warm: its word caches are filled
         engine.ask(question)
-    worst, times, done = 0.0, [], False
+    worst, worst_at, times, done = 0.0, 0.0, [], False
+    t0 = time.perf_counter()
 
     async def ticker() -> None:  # how late a 10 ms sleep wakes up = how long the loop was blocked
-        nonlocal worst
+        nonlocal worst, worst_at
         while not done:
             t = time.perf_counter()
             await asyncio.sleep(0.01)
-            worst = max(worst, time.perf_counter() - t - 0.01)
+            late = time.perf_counter() - t - 0.01
+            if late > worst:
+                worst, worst_at = late, time.perf_counter() - t0
 
     async def asker() -> None:
         i = 0
@@ -565,7 +569,7 @@ async def _reload_while_serving(engine_class, db: Path, corpus: Path, archive: P
     done = True
     await asyncio.gather(*tasks)
     await engine.close()
-    return worst, times, reload_s
+    return worst, worst_at, times, reload_s
 
 
 def _child_peak_mb() -> float:
@@ -576,10 +580,11 @@ def _child_peak_mb() -> float:
 def format_engine(figures: Sequence[EngineFigures]) -> str:
     lines = ["the whole engine (sanad index / sanad ask / reload while serving), synthetic .jsonl corpus",
              f"{'sentences':>10} {'build s':>8} {'peak MB':>8} {'start-up s':>10} {'reload s':>9} "
-             f"{'max loop stall ms':>18} {'questions during reload':>24} {'their median/max ms':>20}"]
+             f"{'max loop stall ms (at s)':>24} {'questions during reload':>24} {'their median/max ms':>20}"]
     for f in figures:
         lines.append(f"{f.sentences:>10,} {f.build_s:>8.1f} {_fmt(f.build_peak_mb, 0):>8} {f.startup_s:>10.2f} "
-                     f"{f.reload_s:>9.1f} {f.reload_max_stall_ms:>18.0f} {f.reload_questions:>24,} "
+                     f"{f.reload_s:>9.1f} {f'{f.reload_max_stall_ms:.0f} ({f.reload_max_stall_at_s:.1f})':>24} "
+                     f"{f.reload_questions:>24,} "
                      f"{f.reload_query_median_ms:>9.2f}/{f.reload_query_max_ms:.1f}")
     return "\n".join(lines)
 
