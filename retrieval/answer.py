@@ -151,6 +151,16 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
     return prev[-1] <= limit
 
 
+def _spelling_variant(v: str, t: str) -> bool:
+    """Two terms with the same skeleton that are close enough to be one word spelled two ways:
+    the same first letter within a small edit distance (بيونغ/بيونج, سيول/سول), or an initial alef
+    that one of them adds, as broken plurals of the form أفعال/أفعلة do (سلاح/أسلحة)."""
+    alef = "ا" in (v[0], t[0])
+    limit = 2 if len(t) >= 5 or alef else 1
+    # cheap tests first: a skeleton group can be large, the edit distance is not free
+    return (v[0] == t[0] or alef) and abs(len(v) - len(t)) <= limit and _edit_distance_at_most(v, t, limit)
+
+
 def _clitic_forms(t: str) -> list[str]:
     """The same word with a one-letter proclitic removed or added (بلينكن/لبلينكن, لروسيا/روسيا)."""
     forms = [c + t for c in "وفبكل"]
@@ -170,10 +180,8 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         weight = policy.variant_weight
         arabic = "\u0600" <= t[0] <= "\u06ff"
         if weight and arabic and len(t) >= 3:
-            limit = 2 if len(t) >= 5 else 1
             for v in snapshot.variants.get(skeleton(t), ()):
-                # same first letter and close length first: cheap tests before the edit distance
-                if v != t and v[0] == t[0] and abs(len(v) - len(t)) <= limit and _edit_distance_at_most(v, t, limit):
+                if v != t and _spelling_variant(v, t):
                     forms.setdefault(v, weight)
             for v in _clitic_forms(t):
                 if stats.df(v):

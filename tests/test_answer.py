@@ -63,6 +63,12 @@ def test_spelling_variants_of_names_match():
     assert not no_variants.answered  # the variant mechanism is what matched it
 
 
+def test_broken_plurals_with_an_initial_alef_match():
+    snap = snapshot_of("طورت الدولة أسلحة جديدة للدفاع.", "وناقش الوزراء التجارة في القاهرة.")
+    a = answer(snap, "لماذا طورت الدولة السلاح؟")
+    assert a.answered and "أسلحة" in {a.extracts[0].text[s:e] for s, e in a.extracts[0].spans}
+
+
 def test_clitic_variants_match():
     snap = snapshot_of("التقى الرئيس بلينكن في المطار.", "وتحدث الوزير عن الاقتصاد.")
     a = answer(snap, "من التقى لبلينكن؟")
