@@ -60,6 +60,8 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+_TABLES = {"meta", "documents", "paragraphs", "sentences", "index_chunks", "sentence_table", "questions",
+           "feedback", "chat_settings", "secrets"}
 
 
 class StoreError(Exception):
@@ -131,6 +133,8 @@ class Store:
             raise StoreError(
                 f"database {self.path} has schema version {version}, newer than this Sanad "
                 f"understands ({SCHEMA_VERSION}); upgrade Sanad or set SANAD_DB to another file")
+        if version == SCHEMA_VERSION:
+            await self._check_tables()
         for target in range(version, SCHEMA_VERSION):
             try:  # the script and the version bump commit together or not at all
                 await self._db.executescript(
@@ -139,6 +143,14 @@ class Store:
                 if self._db.in_transaction:
                     await self._db.execute("ROLLBACK")
                 raise
+
+    async def _check_tables(self) -> None:
+        """A database claiming the current version must have its tables (a development build's may not)."""
+        rows = await (await self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).fetchall()
+        missing = _TABLES - {r[0] for r in rows}
+        if missing:
+            raise StoreError(f"database {self.path} lacks tables {sorted(missing)} of schema version "
+                             f"{SCHEMA_VERSION}; it was made by a development build: delete it or set SANAD_DB")
 
     # ------------------------------------------------------------ corpus
 

@@ -103,3 +103,15 @@ async def test_chat_settings_and_secret(tmp_path):
     salt = await store.secret("user-salt")
     assert len(salt) == 32 and await store.secret("user-salt") == salt and await store.secret("other") != salt
     await store.close()
+
+
+async def test_a_database_missing_tables_of_its_version_is_refused_clearly(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.close()
+    db = sqlite3.connect(path)
+    db.execute("DROP TABLE sentence_table")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match="sentence_table"):
+        await Store.open(path)
