@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .arabic import normalize, skeleton, tokens
@@ -198,7 +199,6 @@ class _Candidate:
     position: int
     bm25: float
     coverage: float
-    matched: set[str]
     terms: set[str]
     score: float = 0.0
 
@@ -236,7 +236,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
         sentence_terms = set(analyze(text))
         matched = {g.term for g in groups if sentence_terms & g.forms.keys()}
         coverage = sum(g.idf for g in groups if g.term in matched) / total_idf
-        c = _Candidate(hit.position, hit.score, coverage, matched, sentence_terms)
+        c = _Candidate(hit.position, hit.score, coverage, sentence_terms)
         c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * _holds(kind, text))
         candidates.append(c)
     candidates.sort(key=lambda c: (-c.score, c.position))
@@ -279,7 +279,7 @@ def _extract(snapshot: Snapshot, c: _Candidate, rank: int, forms: set[str]) -> E
                    DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph, loc.sentence, before, after)
 
 
-def highlight(text: str, forms: set[str], analyze) -> tuple[tuple[int, int], ...]:
+def highlight(text: str, forms: set[str], analyze: Callable[[str], list[str]]) -> tuple[tuple[int, int], ...]:
     """Spans of the words in `text` whose index term is one of `forms`."""
     return tuple((t.start, t.end) for t in tokens(text) if forms.intersection(analyze(t.text)))
 

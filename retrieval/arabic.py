@@ -24,7 +24,7 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _LETTERS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
                           "ؤ": "و", "ئ": "ي", "ى": "ي", "ة": "ه", "ء": None,
-                          "ک": "ك", "ی": "ي", "ی": "ي", "ڤ": "ف", "پ": "ب", "چ": "ج", "گ": "ك"})
+                          "ک": "ك", "ی": "ي", "ڤ": "ف", "پ": "ب", "چ": "ج", "گ": "ك"})
 
 # A token is a run of Arabic letters (with their marks and tatweel), of Latin letters,
 # or a number; "8,000" and "٨٬٠٠٠" are one number, "B-52H" is the tokens B, 52, H.

@@ -524,10 +524,10 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict]]:
             continue
         if c == "]":
             if not stack or stack[-1]["m"] != "[":
-                raise err(f"Character ']' is reserved and must be escaped with the preceding '\\'")
+                raise err("Character ']' is reserved and must be escaped with the preceding '\\'")
             top = stack.pop()
             if i + 1 >= n or text[i + 1] != "(":
-                raise err(f"Character ']' is reserved and must be escaped with the preceding '\\'")
+                raise err("Character ']' is reserved and must be escaped with the preceding '\\'")
             j = i + 2
             url_chars = []
             while j < n and text[j] != ")":
@@ -682,7 +682,7 @@ def parse_formatted_text(
                     continue
                 ents.append(dict(e, offset=off, length=min(ln, total - off)))
         else:
-            raise _bad(f"unsupported parse_mode")
+            raise _bad("unsupported parse_mode")
     except EntityParseError as exc:
         raise _bad(f"can't parse entities: {exc}") from None
     visible, ents = _trim(visible, ents)

@@ -1,10 +1,9 @@
 """The answer layer: ranking beyond BM25, spelling variants, question kinds, no-answer, extracts."""
 
-import json
 
 import pytest
 
-from retrieval import Snapshot, answer, load_corpus, question_kind
+from retrieval import Snapshot, answer, question_kind
 from retrieval.answer import Policy
 from retrieval.corpus import parse_article
 from retrieval.evaluate import evaluate, load_questions

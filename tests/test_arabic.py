@@ -2,7 +2,7 @@
 
 import pytest
 
-from retrieval.arabic import analyze, normalize, skeleton, tokens
+from retrieval.arabic import analyze, skeleton, tokens
 
 
 @pytest.mark.parametrize("variant, plain", [

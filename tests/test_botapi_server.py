@@ -12,7 +12,7 @@ import pytest
 import telegram
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Conflict, InvalidToken, RetryAfter
+from telegram.error import BadRequest, InvalidToken, RetryAfter
 
 from botapi_fixtures import botapi_bot, botapi_server, botapi_server_strict  # noqa: F401
 from botapi_server import BotAPIServer, parse_formatted_text, parse_html, utf16_len

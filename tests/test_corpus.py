@@ -1,7 +1,6 @@
 """Reading the corpus: boilerplate out by general rules, metadata from sidecar or text, bad files skipped."""
 
 import json
-from pathlib import Path
 
 import pytest
 
