@@ -13,12 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from bot.app import build_application, on_shutdown
-from bot.settings import Settings
 from retrieval import BuildReport, Engine, Store, StoreError
 from retrieval import store as store_module
 from retrieval.store import SCHEMA_VERSION
-from test_handlers import ADMIN, TOKEN, USER, FakeEngine, RecordingRequest, buttons, feed, message
+from test_handlers import ADMIN, USER, FakeEngine, buttons, feed, message, running_app
 
 NEW_ARTICLE = ("مصر تفتتح محطة طاقة شمسية عملاقة في أسوان\n\n"
                "أسوان، 5 مايو (رويترز) — افتتحت مصر محطة بنبان للطاقة الشمسية بقدرة 1650 ميغاواط. "
@@ -104,17 +102,8 @@ async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
         return BuildReport(6, 21, 101, (), 0.25, warning=warning)
 
     engine.reload = reload
-    request = RecordingRequest()
-    settings = Settings(token=TOKEN, api_url="http://127.0.0.1:1", admin_ids=frozenset({ADMIN}))
-    app = build_application(settings, engine, request=request, get_updates_request=RecordingRequest())
-    await app.initialize()
-    await app.start()
-    try:
+    async with running_app(engine) as (app, request):
         await feed(app, {"message": message("/reload", user=ADMIN)})
-    finally:
-        await app.stop()
-        await on_shutdown(app)
-        await app.shutdown()
     done = request.sent()[-1]["text"]
     assert texts.RELOAD_DB_WARNING in done and "disk is full" in done and "١٠١" in done
 
@@ -124,17 +113,12 @@ async def real_app(tmp_path, corpus_dir):
     """The bot's application over a real Engine whose database has turned read-only after start."""
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
     await engine.store._db.execute("PRAGMA query_only = ON")
-    request = RecordingRequest()
-    settings = Settings(token=TOKEN, api_url="http://127.0.0.1:1", admin_ids=frozenset({ADMIN}),
-                        db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir, retention_days=0)
-    app = build_application(settings, engine, request=request, get_updates_request=RecordingRequest())
-    await app.initialize()
-    await app.start()
-    yield app, engine, request
-    await app.stop()
-    await on_shutdown(app)
-    await app.shutdown()
-    await engine.close()
+    try:
+        async with running_app(engine, db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir,
+                               retention_days=0) as (app, request):
+            yield app, engine, request
+    finally:
+        await engine.close()
 
 
 async def test_questions_are_answered_when_the_question_log_cannot_be_written(real_app, caplog) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import asyncio
 import itertools
 import json
@@ -196,18 +198,27 @@ class RecordingRequest(BaseRequest):
 # Fixtures and update builders
 
 
+@contextlib.asynccontextmanager
+async def running_app(engine, **settings):
+    """The bot's real Application over `engine`, its Bot API calls recorded instead of sent."""
+    request = RecordingRequest()
+    options = {"token": TOKEN, "api_url": "http://127.0.0.1:1", "admin_ids": frozenset({ADMIN}), **settings}
+    app = build_application(Settings(**options), engine, request=request, get_updates_request=RecordingRequest())
+    await app.initialize()
+    await app.start()
+    try:
+        yield app, request
+    finally:
+        await app.stop()
+        await on_shutdown(app)
+        await app.shutdown()
+
+
 @pytest.fixture
 async def env():
     engine = FakeEngine()
-    request = RecordingRequest()
-    settings = Settings(token=TOKEN, api_url="http://127.0.0.1:1", admin_ids=frozenset({ADMIN}), rate_limit=5)
-    app = build_application(settings, engine, request=request, get_updates_request=RecordingRequest())
-    await app.initialize()
-    await app.start()
-    yield app, engine, request
-    await app.stop()
-    await on_shutdown(app)
-    await app.shutdown()
+    async with running_app(engine, rate_limit=5) as (app, request):
+        yield app, engine, request
 
 
 _ids = itertools.count(1)
