@@ -48,6 +48,16 @@ def test_question_and_function_words_are_dropped():
     assert analyze("what is DPRK") == ["dprk"]
 
 
+def test_colloquial_question_words_are_dropped_like_standard_ones():
+    # Users type the question words they speak; they frame the question and name nothing in it.
+    assert analyze("مين وين شو ايش قديش امتى ليش شلون") == []
+    assert analyze("مين زار روسيا") == analyze("من زار روسيا")
+
+
+def test_an_article_written_onto_a_number_is_not_a_term():
+    assert analyze("ال١٢ مليون") == analyze("12 مليون")
+
+
 def test_punctuation_and_quotes_are_not_terms():
     assert analyze("“الكشف” «دعم» (يونهاب) — ؟!") == analyze("الكشف دعم يونهاب")
 
