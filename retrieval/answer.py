@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .arabic import normalize, skeleton, tokens
 from .snapshot import Snapshot
@@ -74,29 +74,34 @@ class Policy:
     answer_coverage: float = 0.3  # the best sentence must cover this share of the question
     extract_coverage: float = 0.2  # further extracts must cover at least this share
     duplicate_jaccard: float = 0.8  # sentences sharing this share of terms are one extract
+    kind_required: bool = True  # decline a number or time question when no matching sentence holds one
 
 
 DEFAULT_POLICY = Policy()
 
 # ------------------------------------------------------------------ question kinds
 
-_KIND_WORDS = {
-    "quantity": ("كم", "how many", "how much"),
-    "time": ("متى", "when"),
-    "place": ("اين", "where"),
-    "person": ("من هو", "من هي", "من هم", "who"),
-    "reason": ("لماذا", "لم", "why"),
+_KIND_WORDS = {  # standard Arabic, the colloquial forms users type, English
+    "quantity": ("كم", "قديش", "how many", "how much"),
+    "time": ("متى", "امتى", "اي تاريخ", "اي يوم", "اي عام", "اي سنه", "اي شهر", "when"),
+    "place": ("اين", "وين", "فين", "where"),
+    "person": ("من هو", "من هي", "من هم", "مين", "who"),
+    "reason": ("لماذا", "لم", "ليش", "ليه", "why"),
 }
 _NUMBER_WORDS = {normalize(w) for w in (
     "ألف", "آلاف", "ألفا", "مليون", "ملايين", "مليار", "مئة", "مائة", "مئات", "عشرة", "عشرات", "اثنين", "اثنان",
     "ثلاثة", "ثلاث", "أربعة", "أربع", "خمسة", "خمس", "ستة", "ست", "سبعة", "سبع", "ثمانية", "تسعة", "عشر",
-    "عشرين", "ثلاثين", "أربعين", "خمسين", "نحو", "حوالي", "أكثر", "واحد", "واحدة")}
+    "عشرين", "ثلاثين", "أربعين", "خمسين", "نحو", "حوالي", "أكثر", "واحد", "واحدة", "بضع", "بضعة", "عدة",
+    "العديد", "أيام", "أسابيع", "أشهر", "شهور", "سنوات", "ساعات", "دقائق", "يومين", "أسبوعين", "مرتين", "مرات")}
 _TIME_WORDS = {normalize(w) for w in (
     "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
     "السبت", "الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "أمس", "اليوم", "غدا", "الشهر",
-    "الأسبوع", "العام", "السنة", "الماضي", "الماضية", "المقبل", "عندما", "بعد", "قبل", "خلال", "منذ", "عام")}
+    "الأسبوع", "العام", "السنة", "الماضي", "الماضية", "المقبل", "عندما", "بعد", "قبل", "خلال", "منذ", "عام",
+    "سنوات", "السنوات", "أعوام", "الأعوام", "الأخيرة", "مؤخرا", "حاليا", "آنذاك", "صباح", "مساء", "ليلة",
+    "قريبا", "لاحقا", "سابقا", "الآن", "فورا", "حينها", "وقت")}
 _PLACE_WORDS = {normalize(w) for w in ("مدينة", "منطقة", "في", "شرق", "غرب", "شمال", "جنوب", "قرب", "بالقرب", "عاصمة")}
 _REASON_WORDS = {normalize(w) for w in ("بسبب", "لأن", "لان", "نتيجة", "أجل", "بهدف", "لدعم", "مقابل", "ردا", "لتعزيز")}
+_CHECKABLE_KINDS = ("quantity", "time")  # kinds a sentence can be checked for without understanding it
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 
@@ -136,6 +141,11 @@ class _Group:
     term: str
     forms: dict[str, float]  # corpus term -> weight (1.0 for the term itself)
     idf: float
+    credit: dict[str, float] = field(default_factory=dict)  # form -> share of the term's coverage (default 1)
+
+    def covered(self, sentence_terms: set[str]) -> float:
+        """How much of this question term a sentence holding `sentence_terms` covers (0 to 1)."""
+        return max((self.credit.get(f, 1.0) for f in sentence_terms & self.forms.keys()), default=0.0)
 
 
 def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
@@ -200,6 +210,7 @@ class _Candidate:
     bm25: float
     coverage: float
     terms: set[str]
+    holds: bool  # holds the kind of thing the question word asks for
     score: float = 0.0
 
 
@@ -231,23 +242,28 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     total_idf = sum(g.idf for g in groups)
     kind = question_kind(question)
     candidates = []
+    required = policy.kind_required and kind in _CHECKABLE_KINDS
     for hit in hits:
         text = snapshot.text(hit.position)
         sentence_terms = set(analyze(text))
-        matched = {g.term for g in groups if sentence_terms & g.forms.keys()}
-        coverage = sum(g.idf for g in groups if g.term in matched) / total_idf
-        c = _Candidate(hit.position, hit.score, coverage, sentence_terms)
-        c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * _holds(kind, text))
+        coverage = sum(g.idf * g.covered(sentence_terms) for g in groups) / total_idf
+        holds = _holds(kind, text)
+        c = _Candidate(hit.position, hit.score, coverage, sentence_terms, holds)
+        c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * holds)
         candidates.append(c)
     candidates.sort(key=lambda c: (-c.score, c.position))
-    answered = bool(candidates) and max(c.coverage for c in candidates) >= policy.answer_coverage
-    if not answered:
+    # The answer is the best sentence covering enough of the question; "كم" asks for a number and
+    # "متى" for a time, so for those a sentence holding none cannot be it, however many words it shares.
+    fit = [c for c in candidates if c.coverage >= policy.extract_coverage and (c.holds or not required)]
+    if not any(c.coverage >= policy.answer_coverage for c in fit):
         return Answer(question, False, "none", (), False, _suggestions(snapshot, candidates))
-    chosen = _distinct([c for c in candidates if c.coverage >= policy.extract_coverage], policy, offset + top + 1)
+    lead = fit[0]
+    rest = [c for c in candidates if c is not lead and c.coverage >= policy.extract_coverage]
+    chosen = _distinct([lead, *rest], policy, offset + top + 1)
     page = chosen[offset:offset + top]
     forms = {f for g in groups for f in g.forms}
     extracts = tuple(_extract(snapshot, c, offset + i + 1, forms) for i, c in enumerate(page))
-    best = chosen[0].coverage
+    best = max(c.coverage for c in fit)
     confidence = "high" if best >= 0.85 else "medium" if best >= 0.65 else "low"
     return Answer(question, True, confidence, extracts, len(chosen) > offset + top)
 
