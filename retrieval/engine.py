@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
 from .arabic import analyze
-from .corpus import LoadResult, corpus_files, fingerprint, load_corpus, parse_article
+from .corpus import LoadResult, corpus_files, fingerprint, load_corpus, paced, parse_article
 from .index import Index
 from .snapshot import Snapshot
 from .store import Store, StoredCorpus
@@ -215,7 +215,8 @@ class Engine:
         """Build and save a new snapshot without stalling the serving loop: small corpora in a thread
         (milliseconds), large ones in a child process, since a thread building a big index holds the
         GIL long enough to delay answers by hundreds of milliseconds."""
-        if _corpus_bytes(self.corpus_dir) < CHILD_PROCESS_BYTES:
+        # Sizing the folder stats every file: thousands of them would hold the loop, so in a thread too.
+        if await asyncio.to_thread(_corpus_bytes, self.corpus_dir) < CHILD_PROCESS_BYTES:
             return await _build_and_save(self.store, self.corpus_dir, False)
         report = await _build_in_child(self.store.path, self.corpus_dir)
         if report.warning:  # the child could not save it: build it here and serve it from memory
@@ -329,7 +330,7 @@ def _quiet_build():
 
 
 def _corpus_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in corpus_files(folder)) if folder.is_dir() else 0
+    return sum(p.stat().st_size for p in paced(corpus_files(folder))) if folder.is_dir() else 0
 
 
 async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
