@@ -71,14 +71,17 @@ _PREFIXES = ("وبال", "وكال", "وفال", "ولل", "فبال", "فال",
 _SUFFIXES = ("هما", "كما", "تها", "ها", "نا", "ا", "تهم", "هم", "هن", "كم", "ات", "ون", "ين", "ان", "يه", "ته", "ه", "ي")
 
 
-def _light_stem(word: str) -> str:
+def _strip_prefix(word: str) -> str:
     for prefix in _PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
-            word = word[len(prefix):]
-            break
-    else:
-        if word[:1] == "و" and len(word) >= 4 and not word.startswith(_root_waw()):
-            word = word[1:]
+            return word[len(prefix):]
+    if word[:1] == "و" and len(word) >= 4 and not word.startswith(_root_waw()):
+        return word[1:]
+    return word
+
+
+def _light_stem(word: str) -> str:
+    word = _strip_prefix(word)
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
@@ -138,8 +141,22 @@ def _term(word: str, stemmer: str) -> str | None:
         return None
     if not norm[0].isalpha() or not ("\u0600" <= norm[0] <= "\u06ff"):
         return norm  # numbers and Latin words are kept as they are (lowercased)
+    if _function_word(norm):
+        return None
     stem = STEMMERS[stemmer](norm)
-    return stem if len(stem) > 1 and stem not in _stopwords() else None
+    return stem if len(stem) > 1 else None
+
+
+_PRONOUN_SUFFIXES = ("هما", "كما", "ها", "نا", "هم", "هن", "كم", "ه")
+
+
+def _function_word(norm: str) -> bool:
+    """A stopword behind a proclitic or before a pronoun (وهو، عليها، لديهم). Only these affixes:
+    a plural or adjective ending can turn a content word into a stopword's letters (الولايات → ولا)."""
+    stop = _stopwords()
+    bare = _strip_prefix(norm)  # (إليهم loses a false "ال" here: the pronoun is looked for on both)
+    return bare in stop or any(w.endswith(s) and len(w) - len(s) >= 2 and w[:-len(s)] in stop
+                               for w in (norm, bare) for s in _PRONOUN_SUFFIXES)
 
 
 def analyze(text: str, stemmer: str = "light") -> list[str]:

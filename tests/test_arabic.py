@@ -54,6 +54,16 @@ def test_colloquial_question_words_are_dropped_like_standard_ones():
     assert analyze("مين زار روسيا") == analyze("من زار روسيا")
 
 
+def test_function_words_with_a_clitic_or_a_pronoun_are_dropped():
+    assert analyze("وهو عليها لديهم منهم إليهم لكنه") == []
+
+
+def test_a_plural_ending_does_not_make_a_content_word_a_stopword():
+    # الولايات stems to the letters of the particle ولا; it is still the word "states".
+    assert analyze("الولايات المتحدة") == analyze("والولايات المتحدة") != analyze("المتحدة")
+    assert analyze("البناء") == analyze("بناء") != []
+
+
 def test_an_article_written_onto_a_number_is_not_a_term():
     assert analyze("ال١٢ مليون") == analyze("12 مليون")
 
