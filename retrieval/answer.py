@@ -69,6 +69,7 @@ class Policy:
 
     candidates: int = 60  # BM25 candidates reranked
     variant_weight: float = 0.5  # a spelling variant counts this much of the word itself (0: no variants)
+    typo_weight: float = 0.5  # a corpus word one letter away from a question word the corpus lacks (0: off)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
     kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
     answer_coverage: float = 0.3  # the best sentence must cover this share of the question
@@ -180,12 +181,25 @@ def _clitic_forms(t: str) -> list[str]:
     return forms
 
 
+_LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"  # the letters a normalised Arabic term is made of
+
+
+def _one_edit(t: str) -> set[str]:
+    """Every string one letter away from `t`: a letter deleted, added, replaced, or two swapped."""
+    splits = [(t[:i], t[i:]) for i in range(len(t) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+            | {a + c + b for a, b in splits for c in _LETTERS})
+
+
 def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> list[_Group]:
     stats = snapshot.index.term_stats
     unseen_idf = math.log((len(snapshot) + 0.5) / 0.5) if len(snapshot) else 1.0
     groups = []
     for t in dict.fromkeys(question_terms):
         forms: dict[str, float] = {}
+        credit: dict[str, float] = {}
         if stats.df(t):
             forms[t] = 1.0
         weight = policy.variant_weight
@@ -197,8 +211,14 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
+        if policy.typo_weight and arabic and len(t) >= 4 and not forms:
+            # A word the corpus never uses is most likely mistyped or transliterated otherwise
+            # (شوي for تشوي, باك for بارك): the corpus's words one letter away stand in for it.
+            for v in _one_edit(t):
+                if stats.df(v):
+                    forms[v] = credit[v] = policy.typo_weight
         idf = max((stats.idf(f) for f in forms), default=unseen_idf)
-        groups.append(_Group(t, forms, max(idf, 1e-6)))
+        groups.append(_Group(t, forms, max(idf, 1e-6), credit))
     return groups
 
 

@@ -208,6 +208,8 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         ("no spelling-variant matching", Policy(variant_weight=0.0)),
         ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
         ("no question-kind bonus", Policy(kind_bonus=0.0)),
+        ("no number/time check on كم/متى", Policy(kind_required=False)),
+        ("no one-letter matching of unknown words", Policy(typo_weight=0.0)),
     ):
         out.append(score(name, sanad_system(snapshot, policy), questions, texts))
     return out

@@ -58,7 +58,7 @@ def test_spelling_variants_of_names_match():
     for q in ("متى وصل الوفد إلى بيونج يانج؟", "متى وصل الوفد إلى بيونغ يانغ؟"):
         a = answer(snap, q)
         assert a.answered and "بيونغ" in a.extracts[0].text
-    no_variants = answer(snap, "بيونج يانج", policy=Policy(variant_weight=0))
+    no_variants = answer(snap, "بيونج يانج", policy=Policy(variant_weight=0, typo_weight=0))
     assert not no_variants.answered  # the variant mechanism is what matched it
 
 
@@ -66,6 +66,20 @@ def test_broken_plurals_with_an_initial_alef_match():
     snap = snapshot_of("طورت الدولة أسلحة جديدة للدفاع.", "وناقش الوزراء التجارة في القاهرة.")
     a = answer(snap, "لماذا طورت الدولة السلاح؟")
     assert a.answered and "أسلحة" in {a.extracts[0].text[s:e] for s, e in a.extracts[0].spans}
+
+
+def test_a_word_the_corpus_lacks_matches_its_words_one_letter_away():
+    # A typo or another transliteration: a consonant replaced or missing (a vowel is the spelling
+    # variants' business), which leaves a word the corpus never uses.
+    snap = snapshot_of("زار لافروف المدينة الساحلية.", "وصل الوفد إلى المدينة.", "أعلن المدير مشروعا جديدا.")
+    for question in ("لافروب", "لاقروف", "لاروف", "لافرزف"):
+        a = answer(snap, question)
+        assert a.answered and a.extracts[0].text.startswith("زار"), question
+        assert not answer(snap, question, policy=Policy(typo_weight=0)).answered, question
+    # Only for words the corpus lacks: a word it has keeps its own meaning, not its neighbours'
+    # (مدينة and مدير are one letter apart). Nor for short words: most three-letter strings are words.
+    assert all("المدير" not in e.text for e in answer(snap, "المدينة").extracts)
+    assert not answer(snap, "جار").answered  # not زار
 
 
 def test_clitic_variants_match():
