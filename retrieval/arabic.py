@@ -143,8 +143,22 @@ def _term(word: str, stemmer: str) -> str | None:
         return norm  # numbers and Latin words are kept as they are (lowercased)
     if _function_word(norm):
         return None
+    number = _number_words().get(_strip_prefix(norm))
+    if number:
+        return number
     stem = STEMMERS[stemmer](norm)
     return stem if len(stem) > 1 else None
+
+
+@lru_cache(maxsize=1)
+def _number_words() -> dict[str, str]:
+    """Cardinal number words and the digits they stand for, so that اثنين meets 2 and ثلاثة meets 3."""
+    words: dict[str, str] = {}
+    for line in resources.files("retrieval").joinpath("data", "numbers.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            digits, *names = line.split()
+            words.update((normalize(n), digits) for n in names)
+    return words
 
 
 _PRONOUN_SUFFIXES = ("هما", "كما", "ها", "نا", "هم", "هن", "كم", "ه")

@@ -64,6 +64,14 @@ def test_a_plural_ending_does_not_make_a_content_word_a_stopword():
     assert analyze("البناء") == analyze("بناء") != []
 
 
+@pytest.mark.parametrize("words, digits", [
+    ("محادثات اثنين زائد اثنين", "محادثات 2 زائد 2"), ("الثلاثة", "3"), ("والعشرين", "20"),
+    ("ثمانية", "٨"), ("مئة", "100"),
+])
+def test_number_words_meet_their_digits(words, digits):
+    assert analyze(words) == analyze(digits)
+
+
 def test_an_article_written_onto_a_number_is_not_a_term():
     assert analyze("ال١٢ مليون") == analyze("12 مليون")
 
