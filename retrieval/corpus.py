@@ -18,6 +18,8 @@ import tomllib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -410,14 +412,28 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
     return result
 
 
+@lru_cache(maxsize=1)
+def _indexing_code() -> bytes:
+    """A digest of the modules and word lists that turn files into an index."""
+    package = resources.files("retrieval")
+    h = hashlib.sha256()
+    for name in ("arabic.py", "segment.py", "corpus.py", "index.py", "snapshot.py"):
+        h.update(package.joinpath(name).read_bytes())
+    for entry in sorted(package.joinpath("data").iterdir(), key=lambda e: e.name):
+        h.update(entry.name.encode() + b"\0" + entry.read_bytes())
+    return h.digest()
+
+
 def _with_id(doc: Document, new_id: str) -> Document:
     return Document(new_id, doc.file, doc.title, doc.source, doc.date, doc.url, doc.text, doc.paragraphs)
 
 
 def fingerprint(folder: str | Path) -> str:
-    """A hash of the corpus folder's files (names, sizes, modification times): changes when any file does."""
+    """A hash of the corpus folder's files (names, sizes, modification times) and of the code that
+    indexes them: changes when any file does, and when a new version of Sanad analyses text
+    differently (a stored index built by the old rules would no longer match its questions)."""
     folder = Path(folder)
-    h = hashlib.sha256()
+    h = hashlib.sha256(_indexing_code())
     if folder.is_dir():
         paths = corpus_files(folder) + ([folder / METADATA_FILE] if (folder / METADATA_FILE).exists() else [])
         for path in paced(paths):

@@ -25,6 +25,21 @@ async def test_open_builds_then_reuses_the_stored_index(tmp_path, corpus_dir):
     await e.close()
 
 
+async def test_an_index_built_by_other_analysis_rules_is_rebuilt_on_open(tmp_path, corpus_dir, monkeypatch):
+    # After an upgrade that analyses text differently, the stored index no longer matches the
+    # questions' terms: it must be rebuilt even though the corpus folder is unchanged.
+    from retrieval import corpus
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    await e.close()
+    monkeypatch.setattr(corpus, "_indexing_code", lambda: b"the next version's rules")
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert not e.last_report.reused
+    await e.close()
+    e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    assert e.last_report.reused  # and once rebuilt, reused again
+    await e.close()
+
+
 async def test_a_changed_folder_is_rebuilt_on_open(tmp_path, corpus_dir):
     e = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
     await e.close()
