@@ -5,6 +5,7 @@ import json
 import pytest
 
 from retrieval.evaluate import Question, gold_match, load_questions, score
+from tests.conftest import SEEDS
 
 
 def test_gold_match_ignores_marks_and_tatweel():
@@ -32,3 +33,18 @@ def test_load_questions(tmp_path):
     path.write_text(json.dumps({"id": "a", "kind": "none", "q": "سؤال", "gold": []}, ensure_ascii=False) + "\n\n",
                     encoding="utf-8")
     assert load_questions(path) == [Question("a", "none", "سؤال", ())]
+
+
+QUESTION_FILES = sorted((SEEDS.parent / "tests" / "data").glob("heldout*.jsonl"))
+
+
+@pytest.mark.parametrize("path", QUESTION_FILES, ids=lambda p: p.name)
+def test_held_out_question_files_are_well_formed(path):
+    # Their figures are only worth something if every gold string stands in an article verbatim.
+    articles = [p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")]
+    questions = load_questions(path)
+    assert len({q.id for q in questions}) == len(questions) >= 50
+    assert {q.kind for q in questions} <= {"fact", "noisy", "variant", "mixed", "none"}
+    for q in questions:
+        assert (q.kind == "none") == (not q.gold), q.id
+        assert all(any(g in a for a in articles) for g in q.gold), q.id
