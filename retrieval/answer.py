@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, tokens
+from .arabic import normalize, skeleton, term, tokens
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -122,8 +122,8 @@ def _holds(kind: str | None, sentence: str) -> bool:
     if kind is None:
         return False
     words = {normalize(t.text) for t in tokens(sentence)}
-    if kind == "quantity":
-        return any(w[:1].isdigit() for w in words) or bool(words & _NUMBER_WORDS)
+    if kind == "quantity":  # digits, or number words, with an article or conjunction too (الدول الثلاث)
+        return any((term(t.text) or "")[:1].isdigit() for t in tokens(sentence)) or bool(words & _NUMBER_WORDS)
     if kind == "time":
         return bool(_YEAR.search(sentence)) or bool(words & _TIME_WORDS)
     if kind == "place":

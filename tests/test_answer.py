@@ -128,6 +128,11 @@ def test_a_number_or_time_question_needs_a_sentence_that_holds_one(question, lac
     assert answer(both, question).extracts[0].text == holding
 
 
+def test_a_number_word_with_the_article_is_a_number():
+    snap = snapshot_of("نظمت الدول الثلاث تدريبات جوية قرب الجزيرة.")
+    assert answer(snap, "كم دولة نظمت التدريبات الجوية؟").answered
+
+
 def test_coverage_prefers_sentences_matching_more_of_the_question():
     snap = snapshot_of("الميناء الجديد.",
                        "افتتحت الحكومة الميناء الجديد في مدينة العقبة أمس.",
