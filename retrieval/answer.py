@@ -1,12 +1,14 @@
 """From a question to the sentences worth quoting: retrieval, reranking, the no-answer decision.
 
 1. The question's terms, plus their spelling variants found in the corpus (a transliterated name
-   spelled with غ/ج/ق/ك or with/without long vowels; a clitic ب/ك/ل/ف the light stemmer left on).
+   spelled with غ/ج/ق/ك or with/without long vowels; a clitic ب/ك/ل/ف the light stemmer left on),
+   and for a word the corpus never uses, its words one letter away (a typo, another transliteration).
 2. BM25 (the index) finds candidates; each is scored again by how much of the question it covers
    (idf-weighted share of the question's terms it contains) and, gently, by whether it holds the
    kind of thing the question word asks for (كم → a number, متى → a time...).
-3. The corpus "answers" only when the best sentence covers enough of the question; otherwise the
-   honest reply is "not found", never the least bad sentence.
+3. The corpus "answers" only when the best sentence covers enough of the question, and for كم/متى
+   questions holds a number or a time; otherwise the honest reply is "not found", never the least
+   bad sentence.
 4. Near-duplicates are merged, fragments get their neighbour as context, matched words are marked.
 """
 
@@ -213,7 +215,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
                     forms.setdefault(v, weight)
         if policy.typo_weight and arabic and len(t) >= 4 and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
-            # (شوي for تشوي, باك for بارك): the corpus's words one letter away stand in for it.
+            # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.
             for v in _one_edit(t):
                 if stats.df(v):
                     forms[v] = credit[v] = policy.typo_weight
