@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, term, tokens
+from .arabic import analyze, normalize, skeleton, term, tokens
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -117,6 +117,29 @@ def question_kind(question: str) -> str | None:
             if (" " in cue and f" {normalize(cue)} " in f" {text} ") or normalize(cue) in words[:3]:
                 return kind
     return None
+
+
+_COUNT_WORDS = {normalize(w) for w in ("كم", "قديش")}
+_NUMBER_OF = normalize("عدد")
+# Counters that name no thing (كم مرة "how many times", كم شخصا): the answer counts tests, soldiers...
+_GENERIC_COUNTS = {t for w in ("مرة", "مرات", "شخص", "أشخاص") for t in analyze(w)}
+
+
+def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | None:
+    """The term of what a كم question counts, where Arabic grammar marks it: the noun after عدد
+    (كم عدد السياح → سياح) or the singular accusative right after كم (كم جنديا، كم دولة). None for
+    other questions and when a verb follows كم (كم تدوم الزيارة): then the noun cannot be told."""
+    words = [t.text for t in tokens(question)]
+    plain = [normalize(w) for w in words]
+    start = next((i + 1 for i, w in enumerate(plain) if w in _COUNT_WORDS), None)
+    if start is None:
+        return None
+    if _NUMBER_OF in plain[start:start + 3]:
+        noun = words[plain.index(_NUMBER_OF, start) + 1:][:1]
+    else:
+        noun = words[start:start + 1] if plain[start:start + 1] and plain[start][-1:] in ("ا", "ه") else []
+    terms = analyze(noun[0]) if noun else []
+    return terms[0] if terms and terms[0] not in _GENERIC_COUNTS else None
 
 
 def _holds(kind: str | None, sentence: str) -> bool:
@@ -265,11 +288,14 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     kind = question_kind(question)
     candidates = []
     required = policy.kind_required and kind in _CHECKABLE_KINDS
+    # "كم جنديا" asks for a number of soldiers: a number beside no soldiers does not answer it.
+    counted = counted_noun(question, analyze) if required and kind == "quantity" else None
+    counted_group = next((g for g in groups if g.term == counted), None)
     for hit in hits:
         text = snapshot.text(hit.position)
         sentence_terms = set(analyze(text))
         coverage = sum(g.idf * g.covered(sentence_terms) for g in groups) / total_idf
-        holds = _holds(kind, text)
+        holds = _holds(kind, text) and (counted_group is None or counted_group.covered(sentence_terms) > 0)
         c = _Candidate(hit.position, hit.score, coverage, sentence_terms, holds)
         c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * holds)
         candidates.append(c)

@@ -4,7 +4,8 @@
 import pytest
 
 from retrieval import Snapshot, answer, question_kind
-from retrieval.answer import Policy
+from retrieval.answer import Policy, counted_noun
+from retrieval.arabic import analyze
 from retrieval.corpus import parse_article
 from retrieval.evaluate import evaluate, load_questions
 from tests.conftest import DEV_QUESTIONS, SEEDS
@@ -126,6 +127,27 @@ def test_a_number_or_time_question_needs_a_sentence_that_holds_one(question, lac
     # Once a sentence holds one, it is the answer, even where BM25 put the other first.
     both = snapshot_of(lacking, holding)
     assert answer(both, question).extracts[0].text == holding
+
+
+@pytest.mark.parametrize("question, counted", [
+    ("كم جنديا أرسلت الدولة؟", "جند"), ("كم دولة شاركت؟", "دول"), ("كم عدد السياح الروس؟", "سياح"),
+    ("كم يبلغ عدد سكان المدينة؟", "سكان"),
+    ("كم تدوم الزيارة؟", None),  # a verb after كم: the noun cannot be told
+    ("كم مرة اختبرت صواريخ؟", None),  # a counter that names no thing
+    ("متى زار الوفد المصنع؟", None),
+])
+def test_counted_noun(question, counted):
+    assert counted_noun(question, analyze) == counted
+
+
+def test_a_number_beside_something_else_does_not_answer_how_many():
+    # The corpus gives a number of visitors and speaks of tourists, never of how many tourists.
+    snap = snapshot_of("زار الوفد الروسي المنتجع الجديد الذي يستوعب عشرين ألف زائر.",
+                       "يتوقع الوزير قدوم السياح الروس إلى المنتجع الجديد في المدينة الساحلية.")
+    question = "كم عدد السياح الروس الذين زاروا المنتجع الجديد؟"
+    assert not answer(snap, question).answered
+    assert answer(snap, question, policy=Policy(kind_required=False)).answered
+    assert answer(snap, "كم زائرا يستوعب المنتجع الجديد؟").answered
 
 
 def test_a_number_word_with_the_article_is_a_number():
