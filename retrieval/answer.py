@@ -207,6 +207,7 @@ def _clitic_forms(t: str) -> list[str]:
 
 
 _LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"  # the letters a normalised Arabic term is made of
+_LONGEST_WORD = 15  # longer "words" are not typos but junk, and their edits cost quadratic time
 
 
 def _one_edit(t: str) -> set[str]:
@@ -236,7 +237,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
-        if policy.typo_weight and arabic and len(t) >= 4 and not forms:
+        if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.
             for v in _one_edit(t):

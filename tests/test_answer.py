@@ -83,6 +83,16 @@ def test_a_word_the_corpus_lacks_matches_its_words_one_letter_away():
     assert not answer(snap, "جار").answered  # not زار
 
 
+def test_one_letter_matching_leaves_overlong_words_alone():
+    # A "word" of hundreds of letters is junk, and its one-letter edits would cost quadratic time
+    # on the serving loop (long junk messages in the soak test held it for 60-100 ms).
+    word = "سلام" * 4  # 16 letters, longer than any Arabic word
+    snap = snapshot_of(f"كتب الطالب {word} على اللوح.")
+    assert answer(snap, word).answered
+    assert not answer(snap, "ك" + word[1:]).answered
+    assert not answer(snap, "ب" * 4000).answered
+
+
 def test_clitic_variants_match():
     snap = snapshot_of("التقى الرئيس بلينكن في المطار.", "وتحدث الوزير عن الاقتصاد.")
     a = answer(snap, "من التقى لبلينكن؟")
