@@ -7,7 +7,6 @@ crash mid-reload leaves the old corpus or the new one, never a mix. The schema i
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import io
 import itertools
@@ -200,9 +199,14 @@ class Store:
         async with db.execute("SELECT data FROM index_chunks ORDER BY seq") as cursor:
             async for (chunk,) in cursor:
                 chunks.append(chunk)
-        rows = await (await db.execute(
-            "SELECT id, file, title, source, date, url, text, layout FROM documents ORDER BY row")).fetchall()
-        documents = await asyncio.to_thread(_documents, rows)  # 50k objects: not on the serving loop
+        # A page of rows at a time, each turned into documents here between questions: in a worker
+        # thread, 50k objects made while questions run would make both take turns at the GIL, and a
+        # question would wait for it again after each numpy call (up to 130 ms at 1M sentences).
+        documents: list[Document] = []
+        async with db.execute("SELECT id, file, title, source, date, url, text, layout FROM documents ORDER BY row") \
+                as cursor:
+            while page := await cursor.fetchmany(_PAGE_ROWS):
+                documents += _documents(page)
         return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
                             meta.get("corpus_dir", ""), documents, _ChunkReader(chunks), bytes(table[0]))
 
@@ -319,6 +323,9 @@ class _ChunkReader(io.RawIOBase):
             done += n
             self._pos += n
         return done
+
+
+_PAGE_ROWS = 500  # documents read and built at a time when loading (about 10 ms of the loop)
 
 
 def _documents(rows: list[tuple]) -> list[Document]:
