@@ -344,7 +344,11 @@ class Index:
     def _max_score(self, ids: list[int], weights: list[float], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Candidates that surely include the exact top k, with exact scores (MaxScore).
 
-        Terms go by decreasing upper bound (weight x largest contribution in the term).
+        Terms go from the shortest posting list to the longest (ties: larger upper bound,
+        weight x largest contribution, first), so a very common term comes last, when the
+        bounds still to come are its own alone. (By bound, several rare terms of small
+        weight, spelling variants, would follow it and keep its 800k postings from being
+        pruned: 25 ms against 0.9 ms.) Any order is exact; this one prunes most.
         The first terms' short lists are summed at once into candidates with partial
         scores. `theta`, the k-th best partial score, is a lower bound of the final k-th
         best score: a later term whose bound plus the bounds after it reaches theta may
@@ -357,7 +361,7 @@ class Index:
         """
         p = self._postings
         bounds = [w * float(p.max_weight[t]) for t, w in zip(ids, weights)]
-        order = sorted(range(len(ids)), key=lambda i: -bounds[i])
+        order = sorted(range(len(ids)), key=lambda i: (p.length(ids[i]), -bounds[i]))
         # rest[s]: the most that terms order[s:] can add to any sentence
         rest = np.cumsum([bounds[i] for i in order][::-1])[::-1].tolist() + [0.0]
         first, taken = 1, p.length(ids[order[0]])

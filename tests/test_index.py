@@ -205,6 +205,24 @@ def test_pruned_top_k_equals_exhaustive_scoring(seed, short_postings, dense_unio
 
 
 @pytest.mark.parametrize("dense_union", [index_module.DENSE_UNION_DIVISOR, 0])
+def test_pruning_is_exact_for_answer_searches_with_many_light_variant_terms(dense_union, monkeypatch):
+    # The answer layer's shape: a very common term, a few content terms, and rare spelling
+    # variants at half weight (which the term order puts before the common term).
+    monkeypatch.setattr(index_module, "DENSE_UNION_DIVISOR", dense_union)
+    rng = random.Random(8)
+    corpus = random_corpus(rng, 4000, 2000, max_len=20)
+    index = Index.from_tokens(corpus, analyzer=str.split)
+    rare = [f"w{i}" for i in range(1000, 2000)]
+    for _ in range(40):
+        query = {"w0": 1.0, **{t: 1.0 for t in rng.sample(rare, 2)}, **{t: 0.5 for t in rng.sample(rare, 7)}}
+        k = rng.choice([10, 60])
+        hits = index.search_terms(query, k)
+        want = exhaustive_top(index, query, k)
+        assert [h.position for h in hits] == [p for p, _ in want]
+        np.testing.assert_allclose([h.score for h in hits], [s for _, s in want], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dense_union", [index_module.DENSE_UNION_DIVISOR, 0])
 def test_pruning_is_exact_when_every_term_brings_candidates(dense_union, monkeypatch):
     # Mid-frequency terms with a small k: theta is positive from the first term on and
     # later terms are still essential, so the filters on unseen postings decide.
