@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import analyze, normalize, skeleton, term, tokens
+from .arabic import normalize, skeleton, term, tokens
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -122,7 +122,7 @@ def question_kind(question: str) -> str | None:
 _COUNT_WORDS = {normalize(w) for w in ("كم", "قديش")}
 _NUMBER_OF = normalize("عدد")
 # Counters that name no thing (كم مرة "how many times", كم شخصا): the answer counts tests, soldiers...
-_GENERIC_COUNTS = {t for w in ("مرة", "مرات", "شخص", "أشخاص") for t in analyze(w)}
+_GENERIC_COUNTS = ("مرة", "مرات", "شخص", "أشخاص")
 
 
 def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | None:
@@ -136,10 +136,12 @@ def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | No
         return None
     if _NUMBER_OF in plain[start:start + 3]:
         noun = words[plain.index(_NUMBER_OF, start) + 1:][:1]
-    else:
-        noun = words[start:start + 1] if plain[start:start + 1] and plain[start][-1:] in ("ا", "ه") else []
+    else:  # an accusative ends in ا or ة; a plural verb in وا (كم أنفقوا) does not count a noun
+        after = plain[start] if start < len(plain) else ""
+        noun = words[start:start + 1] if after[-1:] in ("ا", "ه") and not after.endswith("وا") else []
     terms = analyze(noun[0]) if noun else []
-    return terms[0] if terms and terms[0] not in _GENERIC_COUNTS else None
+    generic = {t for w in _GENERIC_COUNTS for t in analyze(w)}
+    return terms[0] if terms and terms[0] not in generic else None
 
 
 def _holds(kind: str | None, sentence: str) -> bool:
@@ -312,8 +314,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     page = chosen[offset:offset + top]
     forms = {f for g in groups for f in g.forms}
     extracts = tuple(_extract(snapshot, c, offset + i + 1, forms) for i, c in enumerate(page))
-    best = max(c.coverage for c in fit)
-    confidence = "high" if best >= 0.85 else "medium" if best >= 0.65 else "low"
+    confidence = "high" if lead.coverage >= 0.85 else "medium" if lead.coverage >= 0.65 else "low"
     return Answer(question, True, confidence, extracts, len(chosen) > offset + top)
 
 

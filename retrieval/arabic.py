@@ -143,22 +143,40 @@ def _term(word: str, stemmer: str) -> str | None:
         return norm  # numbers and Latin words are kept as they are (lowercased)
     if _function_word(norm):
         return None
-    number = _number_words().get(_strip_prefix(norm))
+    number = _number(norm)
     if number:
         return number
     stem = STEMMERS[stemmer](norm)
     return stem if len(stem) > 1 else None
 
 
+def _number(norm: str) -> str | None:
+    """The digits a cardinal number word stands for (اثنين → 2, والثلاثة → 3), or None. The word is
+    looked up whole first (واحد is not و + احد); a form marked * in the list is a number only
+    without the article (الاثنين is Monday)."""
+    words, bare_only = _number_words()
+    if norm in words:
+        return words[norm]
+    bare = _strip_prefix(norm)
+    if bare not in words or (bare in bare_only and "ال" in norm[:len(norm) - len(bare)]):
+        return None
+    return words[bare]
+
+
 @lru_cache(maxsize=1)
-def _number_words() -> dict[str, str]:
-    """Cardinal number words and the digits they stand for, so that اثنين meets 2 and ثلاثة meets 3."""
+def _number_words() -> tuple[dict[str, str], frozenset[str]]:
+    """Cardinal number words and their digits, and the forms that are numbers only without the article."""
     words: dict[str, str] = {}
+    bare_only: set[str] = set()
     for line in resources.files("retrieval").joinpath("data", "numbers.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
             digits, *names = line.split()
-            words.update((normalize(n), digits) for n in names)
-    return words
+            for name in names:
+                word = normalize(name.lstrip("*"))
+                words[word] = digits
+                if name.startswith("*"):
+                    bare_only.add(word)
+    return words, frozenset(bare_only)
 
 
 _PRONOUN_SUFFIXES = ("هما", "كما", "ها", "نا", "هم", "هن", "كم", "ه")
@@ -169,8 +187,17 @@ def _function_word(norm: str) -> bool:
     a plural or adjective ending can turn a content word into a stopword's letters (الولايات → ولا)."""
     stop = _stopwords()
     bare = _strip_prefix(norm)  # (إليهم loses a false "ال" here: the pronoun is looked for on both)
-    return bare in stop or any(w.endswith(s) and len(w) - len(s) >= 2 and w[:-len(s)] in stop
+    return bare in stop or any(w.endswith(s) and _takes_pronoun(w[:-len(s)], stop)
                                for w in (norm, bare) for s in _PRONOUN_SUFFIXES)
+
+
+_SHORT_HOSTS = frozenset(("من", "عن", "في", "لي", "بي"))  # two-letter words that carry a pronoun (منهم، فيها)
+
+
+def _takes_pronoun(host: str, stop: frozenset[str]) -> bool:
+    """Whether `host` is a function word that a pronoun suffix can follow. Not any two-letter
+    stopword: ثمنا is not ثم + نا, nor الإله the article + ه."""
+    return host in stop and (len(host) >= 3 or host in _SHORT_HOSTS)
 
 
 def analyze(text: str, stemmer: str = "light") -> list[str]:

@@ -330,7 +330,14 @@ def _quiet_build():
 
 
 def _corpus_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in paced(corpus_files(folder))) if folder.is_dir() else 0
+    return sum(_size(p) for p in paced(corpus_files(folder))) if folder.is_dir() else 0
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # removed meanwhile: the build reports what it finds
+        return 0
 
 
 async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:

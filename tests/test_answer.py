@@ -144,6 +144,7 @@ def test_a_number_or_time_question_needs_a_sentence_that_holds_one(question, lac
     ("كم يبلغ عدد سكان المدينة؟", "سكان"),
     ("كم تدوم الزيارة؟", None),  # a verb after كم: the noun cannot be told
     ("كم مرة اختبرت صواريخ؟", None),  # a counter that names no thing
+    ("كم أنفقوا على المشروع؟", None),  # a plural verb, not an accusative
     ("متى زار الوفد المصنع؟", None),
 ])
 def test_counted_noun(question, counted):

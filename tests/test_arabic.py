@@ -72,6 +72,18 @@ def test_number_words_meet_their_digits(words, digits):
     assert analyze(words) == analyze(digits)
 
 
+def test_number_words_are_read_whole_and_monday_is_not_two():
+    assert analyze("واحد") == analyze("1") and analyze("واحدة") == analyze("1")  # not و + احد
+    assert analyze("واثنين") == analyze("2")
+    assert analyze("يوم الاثنين") != analyze("يوم 2")
+
+
+def test_short_words_with_a_pronoun_ending_are_not_taken_for_function_words():
+    # ثمنا is not ثم + نا, لونا not لو + نا, الإله not the article + ه.
+    assert analyze("ثمنا") == analyze("ثمن") != []
+    assert analyze("لونا") != [] and analyze("الإله") != []
+
+
 def test_an_article_written_onto_a_number_is_not_a_term():
     assert analyze("ال١٢ مليون") == analyze("12 مليون")
 
