@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, term, tokens
+from .arabic import normalize, skeleton, tokens
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -91,11 +91,12 @@ _KIND_WORDS = {  # standard Arabic, the colloquial forms users type, English
     "person": ("من هو", "من هي", "من هم", "مين", "who"),
     "reason": ("لماذا", "لم", "ليش", "ليه", "why"),
 }
+# Words that say "how many" without being a cardinal (cardinals fold to digits in the analysis,
+# from data/numbers.txt, so a sentence's terms already show them).
 _NUMBER_WORDS = {normalize(w) for w in (
-    "ألف", "آلاف", "ألفا", "مليون", "ملايين", "مليار", "مئة", "مائة", "مئات", "عشرة", "عشرات", "اثنين", "اثنان",
-    "ثلاثة", "ثلاث", "أربعة", "أربع", "خمسة", "خمس", "ستة", "ست", "سبعة", "سبع", "ثمانية", "تسعة", "عشر",
-    "عشرين", "ثلاثين", "أربعين", "خمسين", "نحو", "حوالي", "أكثر", "واحد", "واحدة", "بضع", "بضعة", "عدة",
-    "العديد", "أيام", "أسابيع", "أشهر", "شهور", "سنوات", "ساعات", "دقائق", "يومين", "أسبوعين", "مرتين", "مرات")}
+    "ألف", "آلاف", "ألفا", "مليون", "ملايين", "مليار", "مئات", "عشرات", "ست", "سبع", "نحو", "حوالي", "أكثر",
+    "بضع", "بضعة", "عدة", "العديد", "أيام", "أسابيع", "أشهر", "شهور", "سنوات", "ساعات", "دقائق", "يومين",
+    "أسبوعين", "مرتين", "مرات")}
 _TIME_WORDS = {normalize(w) for w in (
     "يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو", "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر",
     "السبت", "الأحد", "الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "أمس", "اليوم", "غدا", "الشهر",
@@ -144,13 +145,15 @@ def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | No
     return terms[0] if terms and terms[0] not in generic else None
 
 
-def _holds(kind: str | None, sentence: str) -> bool:
-    """Whether a sentence contains the kind of thing the question asks for."""
+def _holds(kind: str | None, sentence: str, terms: set[str]) -> bool:
+    """Whether a sentence (with its index terms) contains the kind of thing the question asks for."""
     if kind is None:
         return False
+    if kind == "quantity" and any(t[:1].isdigit() for t in terms):  # digits, and number words (الدول الثلاث)
+        return True
     words = {normalize(t.text) for t in tokens(sentence)}
-    if kind == "quantity":  # digits, or number words, with an article or conjunction too (الدول الثلاث)
-        return any((term(t.text) or "")[:1].isdigit() for t in tokens(sentence)) or bool(words & _NUMBER_WORDS)
+    if kind == "quantity":
+        return bool(words & _NUMBER_WORDS)
     if kind == "time":
         return bool(_YEAR.search(sentence)) or bool(words & _TIME_WORDS)
     if kind == "place":
@@ -298,7 +301,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
         text = snapshot.text(hit.position)
         sentence_terms = set(analyze(text))
         coverage = sum(g.idf * g.covered(sentence_terms) for g in groups) / total_idf
-        holds = _holds(kind, text) and (counted_group is None or counted_group.covered(sentence_terms) > 0)
+        holds = _holds(kind, text, sentence_terms) and (counted_group is None or counted_group.covered(sentence_terms) > 0)
         c = _Candidate(hit.position, hit.score, coverage, sentence_terms, holds)
         c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * holds)
         candidates.append(c)
