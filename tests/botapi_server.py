@@ -1767,20 +1767,7 @@ class BotAPIServer:
         with self._lock:
             if "text" not in m:
                 raise _bad("there is no text in the message to edit")
-            if m.get("text") == text and m.get("entities", []) == ents and m.get("reply_markup") == markup:
-                raise _bad("message is not modified: specified new message content and reply markup are exactly "
-                           "the same as a current content and reply markup of the message")
-            m["text"] = text
-            if ents:
-                m["entities"] = ents
-            else:
-                m.pop("entities", None)
-            if markup:
-                m["reply_markup"] = markup
-            else:
-                m.pop("reply_markup", None)
-            m["edit_date"] = int(time.time())
-            return True if chat is None else json.loads(json.dumps(m))
+            return self._edit(chat, m, {"text": text, "entities": ents, "reply_markup": markup})
 
     def _m_editmessagecaption(self, p: dict) -> Any:
         chat, m = self._own_message(p)
@@ -1790,33 +1777,27 @@ class BotAPIServer:
         with self._lock:
             if "text" in m:
                 raise _bad("there is no caption in the message to edit")
-            if m.get("caption", "") == cap and m.get("caption_entities", []) == ents and m.get("reply_markup") == markup:
-                raise _bad("message is not modified: specified new message content and reply markup are exactly "
-                           "the same as a current content and reply markup of the message")
-            m["caption"] = cap
-            m["caption_entities"] = ents
-            if not ents:
-                m.pop("caption_entities")
-            if markup:
-                m["reply_markup"] = markup
-            else:
-                m.pop("reply_markup", None)
-            m["edit_date"] = int(time.time())
-            return True if chat is None else json.loads(json.dumps(m))
+            return self._edit(chat, m, {"caption": cap, "caption_entities": ents, "reply_markup": markup})
 
     def _m_editmessagereplymarkup(self, p: dict) -> Any:
         chat, m = self._own_message(p)
         markup = self._reply_markup(p, inline_only=True)
         with self._lock:
-            if m.get("reply_markup") == markup:
-                raise _bad("message is not modified: specified new message content and reply markup are exactly "
-                           "the same as a current content and reply markup of the message")
-            if markup:
-                m["reply_markup"] = markup
+            return self._edit(chat, m, {"reply_markup": markup})
+
+    def _edit(self, chat: dict | None, m: dict, fields: dict) -> Any:
+        """Apply an edit (the caller holds the lock): each field set, or removed when empty, as
+        Telegram stores messages. Telegram refuses an edit that would change nothing."""
+        if all(m.get(k) == (v or None) for k, v in fields.items()):
+            raise _bad("message is not modified: specified new message content and reply markup are exactly "
+                       "the same as a current content and reply markup of the message")
+        for k, v in fields.items():
+            if v:
+                m[k] = v
             else:
-                m.pop("reply_markup", None)
-            m["edit_date"] = int(time.time())
-            return True if chat is None else json.loads(json.dumps(m))
+                m.pop(k, None)
+        m["edit_date"] = int(time.time())
+        return True if chat is None else json.loads(json.dumps(m))
 
     def _delete_one(self, chat: dict, mid: int) -> None:
         with self._lock:
