@@ -235,7 +235,7 @@ class Engine:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise UploadError("not UTF-8 text") from None
-        _check_content(name, text)
+        await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
         return await self._replace_file(self.corpus_dir / name, lambda previous: data)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
@@ -255,9 +255,13 @@ class Engine:
 
     async def _replace_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
         """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back."""
-        async with self._lock:
+        def read_and_change() -> bytes | None:  # in a thread: a .jsonl archive can be large
             previous = path.read_bytes() if path.exists() else None
-            await asyncio.to_thread(_put, path, change(previous))
+            _put(path, change(previous))
+            return previous
+
+        async with self._lock:
+            previous = await asyncio.to_thread(read_and_change)
             with _quiet_build():
                 try:
                     snapshot, report = await self._rebuild()
