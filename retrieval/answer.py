@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, tokens
+from .arabic import normalize, skeleton, tokens, words
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -111,11 +111,11 @@ _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
 def question_kind(question: str) -> str | None:
     """What the question word asks for: quantity, time, place, person, reason, or None."""
-    words = [normalize(t.text) for t in tokens(question)]
-    text = " ".join(words)
+    plain = [normalize(w) for w in words(question)]
+    text = " ".join(plain)
     for kind, cues in _KIND_WORDS.items():
         for cue in cues:
-            if (" " in cue and f" {normalize(cue)} " in f" {text} ") or normalize(cue) in words[:3]:
+            if (" " in cue and f" {normalize(cue)} " in f" {text} ") or normalize(cue) in plain[:3]:
                 return kind
     return None
 
@@ -130,16 +130,16 @@ def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | No
     """The term of what a كم question counts, where Arabic grammar marks it: the noun after عدد
     (كم عدد السياح → سياح) or the singular accusative right after كم (كم جنديا، كم دولة). None for
     other questions and when a verb follows كم (كم تدوم الزيارة): then the noun cannot be told."""
-    words = [t.text for t in tokens(question)]
-    plain = [normalize(w) for w in words]
+    written = words(question)
+    plain = [normalize(w) for w in written]
     start = next((i + 1 for i, w in enumerate(plain) if w in _COUNT_WORDS), None)
     if start is None:
         return None
     if _NUMBER_OF in plain[start:start + 3]:
-        noun = words[plain.index(_NUMBER_OF, start) + 1:][:1]
+        noun = written[plain.index(_NUMBER_OF, start) + 1:][:1]
     else:  # an accusative ends in ا or ة; a plural verb in وا (كم أنفقوا) does not count a noun
         after = plain[start] if start < len(plain) else ""
-        noun = words[start:start + 1] if after[-1:] in ("ا", "ه") and not after.endswith("وا") else []
+        noun = written[start:start + 1] if after[-1:] in ("ا", "ه") and not after.endswith("وا") else []
     terms = analyze(noun[0]) if noun else []
     generic = {t for w in _GENERIC_COUNTS for t in analyze(w)}
     return terms[0] if terms and terms[0] not in generic else None
@@ -151,15 +151,15 @@ def _holds(kind: str | None, sentence: str, terms: set[str]) -> bool:
         return False
     if kind == "quantity" and any(t[:1].isdigit() for t in terms):  # digits, and number words (الدول الثلاث)
         return True
-    words = {normalize(t.text) for t in tokens(sentence)}
+    found = {normalize(w) for w in words(sentence)}
     if kind == "quantity":
-        return bool(words & _NUMBER_WORDS)
+        return bool(found & _NUMBER_WORDS)
     if kind == "time":
-        return bool(_YEAR.search(sentence)) or bool(words & _TIME_WORDS)
+        return bool(_YEAR.search(sentence)) or bool(found & _TIME_WORDS)
     if kind == "place":
-        return bool(words & _PLACE_WORDS)
+        return bool(found & _PLACE_WORDS)
     if kind == "reason":
-        return bool(words & _REASON_WORDS)
+        return bool(found & _REASON_WORDS)
     return False
 
 
@@ -267,8 +267,8 @@ class _Candidate:
 
 def _fragment(text: str) -> bool:
     """A sentence that leans on the one before it: it opens with a connective or a pronoun, or is very short."""
-    words = [normalize(t.text) for t in tokens(text)[:2]]
-    return len(tokens(text)) < 6 or bool(words and words[0] in _LEANING)
+    found = words(text)
+    return len(found) < 6 or normalize(found[0]) in _LEANING
 
 
 _LEANING = {normalize(w) for w in (
