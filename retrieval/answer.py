@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .arabic import normalize, skeleton, tokens, words
+from .corpus import Document
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -35,6 +36,10 @@ class DocInfo:
     source: str | None
     date: str | None
     url: str | None
+
+    @classmethod
+    def of(cls, doc: Document) -> "DocInfo":
+        return cls(doc.id, doc.file, doc.title, doc.source, doc.date, doc.url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,7 +350,7 @@ def _extract(snapshot: Snapshot, c: _Candidate, rank: int, forms: set[str]) -> E
         after = snapshot.text(nxt) if nxt is not None else None
     d = loc.doc
     return Extract(rank, round(c.score, 6), c.position, text, highlight(text, forms, snapshot.index.analyzer),
-                   DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph, loc.sentence, before, after)
+                   DocInfo.of(d), loc.paragraph, loc.sentence, before, after)
 
 
 def highlight(text: str, forms: set[str], analyze: Callable[[str], list[str]]) -> tuple[tuple[int, int], ...]:

@@ -146,20 +146,14 @@ class Engine:
                 stored = await store.load_corpus()
                 if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                         and stored.fingerprint == fingerprint(corpus_dir):
-                    t0 = time.perf_counter()
-                    snapshot = await asyncio.to_thread(_from_stored, stored)
-                    report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
-                                         time.perf_counter() - t0, reused=True)
-                    return cls(store, corpus_dir, snapshot, report)
+                    return cls(store, corpus_dir, *await _reuse(stored))
                 try:
                     snapshot, report = await _build_and_save(store, corpus_dir, progress)
                 except ReloadError:
                     if not stored or rebuild:  # an explicit rebuild must say it failed
                         raise
                     # The folder is unusable now, but the database still holds a corpus: serve it.
-                    snapshot = await asyncio.to_thread(_from_stored, stored)
-                    report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (), 0.0,
-                                         reused=True)
+                    snapshot, report = await _reuse(stored)
                 return cls(store, corpus_dir, snapshot, report)
         except BaseException:
             await store.close()
@@ -184,7 +178,7 @@ class Engine:
         loc = snapshot.locate(position)
         p = loc.doc.paragraphs[loc.paragraph_index]
         d = loc.doc
-        return Context(DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph,
+        return Context(DocInfo.of(d), loc.paragraph,
                        d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start))
 
     def info(self) -> CorpusInfo:
@@ -370,6 +364,14 @@ def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
         finally:
             await store.close()
     return asyncio.run(run())
+
+
+async def _reuse(stored: StoredCorpus) -> tuple[Snapshot, BuildReport]:
+    """Serve the stored corpus as it is (loaded in a thread), with a report saying nothing was rebuilt."""
+    t0 = time.perf_counter()
+    snapshot = await asyncio.to_thread(_from_stored, stored)
+    return snapshot, BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
+                                 time.perf_counter() - t0, reused=True)
 
 
 def _from_stored(stored: StoredCorpus) -> Snapshot:

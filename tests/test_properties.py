@@ -235,7 +235,7 @@ def test_every_sentence_context_renders() -> None:
         loc = snap.locate(position)
         p = loc.doc.paragraphs[loc.paragraph_index]
         d = loc.doc
-        ctx = Context(DocInfo(d.id, d.file, d.title, d.source, d.date, d.url), loc.paragraph,
+        ctx = Context(DocInfo.of(d), loc.paragraph,
                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start))
         for page in render_context(ctx):
             telegram_accepts(page)
