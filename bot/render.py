@@ -432,8 +432,3 @@ def render_inline(extract: Extract, *, limit: int = MESSAGE_LIMIT) -> str:
     """A single extract with its citation, as one message for inline mode."""
     pages = paginate([extract_block(extract)], limit=limit)
     return pages[0] if pages else escape(extract.text[:100]) or "…"
-
-
-def plain(text: str) -> str:
-    """Plain text as one escaped HTML string (no markup)."""
-    return escape(text)

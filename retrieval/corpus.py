@@ -27,7 +27,7 @@ from .segment import split_sentences
 
 T = TypeVar("T")
 
-__all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_txt", "read_jsonl",
+__all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_jsonl",
            "parse_article", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
 
 METADATA_FILE = "metadata.toml"
@@ -57,9 +57,6 @@ class Document:
     url: str | None
     text: str  # the source text, verbatim; all offsets point into it
     paragraphs: Sequence[Paragraph] = ()  # a tuple, or lazily unpacked when read from the database
-
-    def sentence_count(self) -> int:
-        return sum(len(p.sentences) for p in self.paragraphs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,17 +269,6 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise ValueError(f"not UTF-8 text (byte {e.start})") from None
-
-
-def read_txt(path: Path, rel: str, meta: dict | None = None, repeated: set[str] = frozenset()) -> Document:
-    """Read one .txt article; raises ValueError with a reason when it cannot be used."""
-    text = _decode(path.read_bytes())
-    if not text.strip():
-        raise ValueError("empty file")
-    doc = parse_article(Path(rel).stem, rel, text, meta, repeated)
-    if not doc.paragraphs:
-        raise ValueError("no content left after removing boilerplate")
-    return doc
 
 
 _READ_BLOCK = 4 << 20  # bytes per read() of an archive

@@ -40,7 +40,6 @@ class Location:
     paragraph: int  # 1-based paragraph number in the document
     paragraph_index: int  # index into doc.paragraphs
     sentence: int  # 1-based sentence number in the document
-    sentence_index: int  # index into the paragraph's sentences
     start: int
     end: int
 
@@ -92,7 +91,7 @@ class Snapshot:
         doc = self.documents[d_i]
         paragraph = doc.paragraphs[p_i]
         start, end = paragraph.sentences[s_i]
-        return Location(doc, paragraph.number, p_i, position - int(self._doc_first[d_i]) + 1, s_i, start, end)
+        return Location(doc, paragraph.number, p_i, position - int(self._doc_first[d_i]) + 1, start, end)
 
     def text(self, position: int) -> str:
         return self.locate(position).text
