@@ -38,7 +38,7 @@ from bot.callbacks import (
     generation_tag,
 )
 from bot.ratelimit import RateLimiter, Verdict
-from bot.render import clean, escape, num, render_answer, render_context, render_inline
+from bot.render import clean, escape, num, render_answer, render_context, render_inline, shorten
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -569,13 +569,11 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     results = []
     if answer.answered:
         for extract in answer.extracts:
-            title = " ".join(clean(extract.doc.title or extract.doc.file).split())[:100] or "…"
-            text = " ".join(clean(extract.text).split())
             results.append(
                 InlineQueryResultArticle(
                     id=f"{extract.position}"[:64],
-                    title=title,
-                    description=text[:200],
+                    title=shorten(extract.doc.title or extract.doc.file, 100) or "…",
+                    description=shorten(extract.text, 200),
                     input_message_content=InputTextMessageContent(
                         render_inline(extract),
                         parse_mode=ParseMode.HTML,

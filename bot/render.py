@@ -328,7 +328,7 @@ REPHRASE = "جرّب إعادة صياغة السؤال بكلمات أخرى، 
 SUGGESTIONS = "ومن الموضوعات التي تغطيها المصادر:"
 
 
-def _shorten(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
     """Cut text to at most limit characters, marking the cut."""
     text = " ".join(clean(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -369,12 +369,12 @@ def citation(doc: object, paragraph: int, *, number: int | None = None) -> list[
     parts.append(f"📚 {prefix}")
     source = getattr(doc, "source", None)
     if source:
-        parts.append(italic(_shorten(source, 120)))
+        parts.append(italic(shorten(source, 120)))
         parts.append("، ")
-    parts.append(link(getattr(doc, "url", None), f"«{_shorten(title, 200)}»"))
+    parts.append(link(getattr(doc, "url", None), f"«{shorten(title, 200)}»"))
     date = getattr(doc, "date", None)
     if date:
-        parts.append(f"، {_shorten(date, 40)}")
+        parts.append(f"، {shorten(date, 40)}")
     parts.append(f"، الفقرة {num(paragraph)}")
     return parts
 
@@ -399,13 +399,13 @@ def answer_blocks(answer: Answer, *, first_page: bool = True) -> list[list[Piece
         if answer.suggestions:
             lines: list[Piece] = [SUGGESTIONS]
             for title in answer.suggestions[:5]:
-                lines.extend(["\n• ", _shorten(title, 150)])
+                lines.extend(["\n• ", shorten(title, 150)])
             blocks.append(lines)
         return blocks
     header = CONFIDENCE_HEADERS.get(answer.confidence, CONFIDENCE_HEADERS["low"])
     if not first_page:
         header = MORE_HEADER
-    blocks = [[bold(header), "\n❓ ", italic(_shorten(answer.question, QUESTION_ECHO_LIMIT))]]
+    blocks = [[bold(header), "\n❓ ", italic(shorten(answer.question, QUESTION_ECHO_LIMIT))]]
     for extract in answer.extracts:
         blocks.append(extract_block(extract, number=extract.rank))
     return blocks
