@@ -17,22 +17,11 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from bot.settings import SettingsError, load_settings
 from retrieval import Answer, Engine, ReloadError, StoreError
 
 BOLD, DIM, RESET = "\033[1m\033[33m", "\033[2m", "\033[0m"
-
-
-def corpus_dir() -> Path:
-    """SANAD_CORPUS, else config/sanad.toml's corpus (the bundled seeds/ folder)."""
-    return load_settings().corpus_dir
-
-
-def db_path() -> Path:
-    """SANAD_DB, else config/sanad.toml's database (var/sanad.sqlite3 in the project folder)."""
-    return load_settings().db_path
 
 
 # ------------------------------------------------------------------ rendering for a terminal
@@ -84,7 +73,9 @@ def answer_json(a: Answer) -> dict:
 # ------------------------------------------------------------------ commands
 
 async def _open(progress: bool = False, rebuild: bool = False) -> Engine:
-    return await Engine.open(db_path(), corpus_dir(), progress=progress, rebuild=rebuild)
+    """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus."""
+    settings = load_settings()
+    return await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild)
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
@@ -103,16 +94,16 @@ async def cmd_ask(args: argparse.Namespace) -> int:
 
 
 async def cmd_chat(args: argparse.Namespace) -> int:
+    engine = await _open()
     try:
         import readline  # noqa: F401  (history and line editing for input())
-        history = db_path().with_name("chat_history")
+        history = engine.store.path.with_name("chat_history")
         try:
             readline.read_history_file(history)
         except OSError:
             pass
     except ImportError:
         readline = history = None
-    engine = await _open()
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(f"سند — {engine.info().documents} وثيقة. اكتب سؤالك، وCtrl-D للخروج.")
     try:
@@ -146,11 +137,11 @@ async def cmd_index(args: argparse.Namespace) -> int:
             print(f"  skipped {file}: {reason}", file=sys.stderr)
         print("The previous database, if any, is untouched.", file=sys.stderr)
         return 1
-    r = engine.last_report
+    r, corpus, database = engine.last_report, engine.corpus_dir, engine.store.path
     await engine.close()
     print(f"indexed {r.documents} documents, {r.paragraphs} paragraphs, {r.sentences} sentences "
           f"in {time.perf_counter() - t0:.2f} s")
-    print(f"  corpus:   {corpus_dir()}\n  database: {db_path()}")
+    print(f"  corpus:   {corpus}\n  database: {database}")
     for file, reason in r.skipped:
         print(f"  skipped {file}: {reason}")
     if r.warning:
