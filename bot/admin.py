@@ -87,6 +87,14 @@ def report_blocks(report: object) -> list[list[Piece]]:
     return blocks
 
 
+def _failed_blocks(exc: ReloadError) -> list[list[Piece]]:
+    """What an admin is told when a rebuild fails: the reason, and what the build found if it got that far."""
+    blocks: list[list[Piece]] = [[bold(texts.RELOAD_FAILED)], [texts.REASON.format(reason=exc.reason)]]
+    if exc.report is not None:
+        blocks.extend(report_blocks(exc.report))
+    return blocks
+
+
 def _seconds(report: object) -> str:
     """Build time in seconds, Arabic digits."""
     return num(f"{float(getattr(report, 'seconds', 0.0)):.1f}")
@@ -106,13 +114,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             report = await state.engine.reload()
         except ReloadError as exc:
             log.warning("reload failed: %s", exc.reason)
-            blocks: list[list[Piece]] = [
-                [bold(texts.RELOAD_FAILED)],
-                [texts.REASON.format(reason=exc.reason)],
-            ]
-            if getattr(exc, "report", None) is not None:
-                blocks.extend(report_blocks(exc.report))
-            await reply_pages(message, paginate(blocks))
+            await reply_pages(message, paginate(_failed_blocks(exc)))
             return
     log.info("reload done: %s documents, %s sentences", report.documents, report.sentences)
     await reply_pages(
@@ -140,10 +142,8 @@ async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await reply_html(message, texts.REMOVE_UNKNOWN.format(doc_id=escape(doc_id)))
             return
         except ReloadError as exc:
-            await reply_pages(
-                message,
-                paginate([[bold(texts.RELOAD_FAILED)], [texts.REASON.format(reason=exc.reason)]]),
-            )
+            log.warning("reload after a removal failed: %s", exc.reason)
+            await reply_pages(message, paginate(_failed_blocks(exc)))
             return
     await reply_pages(
         message,
