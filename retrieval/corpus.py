@@ -28,7 +28,7 @@ from .segment import split_sentences
 T = TypeVar("T")
 
 __all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_jsonl",
-           "parse_article", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
+           "parse_article", "decode_text", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
 
 METADATA_FILE = "metadata.toml"
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a .txt article larger than this is skipped, not read into memory
@@ -262,7 +262,8 @@ def parse_article(doc_id: str, file: str, text: str, meta: dict | None = None,
 
 # ---------------------------------------------------------------- reading a folder
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """A corpus file's bytes as text; ValueError with the reason when they are binary or not UTF-8."""
     if b"\x00" in data:
         raise ValueError("binary file (contains NUL bytes), not UTF-8 text")
     try:
@@ -378,7 +379,7 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
                 result.skipped.append(Skipped(rel, f"duplicate of {seen_hashes[digest]}"))
                 continue
             seen_hashes[digest] = rel
-            texts[path] = _decode(data)
+            texts[path] = decode_text(data)
         except (OSError, ValueError) as e:
             result.skipped.append(Skipped(rel, str(e) if isinstance(e, ValueError) else f"unreadable ({e.strerror})"))
     repeated = _repeated_lines(list(texts.values()))

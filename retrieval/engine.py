@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
 from .arabic import analyze
-from .corpus import LoadResult, corpus_files, fingerprint, load_corpus, paced, parse_article
+from .corpus import LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article
 from .index import Index
 from .snapshot import Snapshot
 from .store import Store, StoredCorpus
@@ -223,12 +223,10 @@ class Engine:
         name = safe_filename(filename)
         if len(data) > max_bytes:
             raise UploadError(f"file too large ({len(data)} bytes, limit {max_bytes})")
-        if b"\x00" in data:
-            raise UploadError("binary file, not UTF-8 text")
         try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise UploadError("not UTF-8 text") from None
+            text = decode_text(data)
+        except ValueError as e:
+            raise UploadError(str(e)) from None
         await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
         return await self._replace_file(self.corpus_dir / name, lambda previous: data)
 
