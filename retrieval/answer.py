@@ -79,8 +79,9 @@ class Policy:
     typo_weight: float = 0.5  # a corpus word one letter away from a question word the corpus lacks (0: off)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
     kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
-    answer_coverage: float = 0.3  # the best sentence must cover this share of the question
+    answer_coverage: float = 0.3  # the best sentence must cover this share of the question...
     extract_coverage: float = 0.2  # further extracts must cover at least this share
+    guess_coverage: float = 0.5  # ...and this share when only guessed spellings (variants, typos) match
     duplicate_jaccard: float = 0.8  # sentences sharing this share of terms are one extract
     kind_required: bool = True  # decline a number or time question when no matching sentence holds one
 
@@ -201,11 +202,19 @@ def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:
 def _spelling_variant(v: str, t: str) -> bool:
     """Two terms with the same skeleton that are close enough to be one word spelled two ways:
     the same first letter within a small edit distance (بيونغ/بيونج, سيول/سول), or an initial alef
-    that one of them adds, as broken plurals of the form أفعال/أفعلة do (سلاح/أسلحة)."""
-    alef = "ا" in (v[0], t[0])
-    limit = 2 if len(t) >= 5 or alef else 1
-    # cheap tests first: a skeleton group can be large, the edit distance is not free
-    return (v[0] == t[0] or alef) and abs(len(v) - len(t)) <= limit and _edit_distance_at_most(v, t, limit)
+    that one of them adds, as broken plurals of the form أفعال/أفعلة do (يوم/أيام, سلاح/أسلحة):
+    then the rest keeps the other's first and last letters (not سماء/اسم, not آسيا/سو)."""
+    if min(len(v), len(t)) < 3:
+        return False
+    if v[0] == t[0]:
+        limit = 2 if len(t) >= 5 else 1
+        # cheap tests first: a skeleton group can be large, the edit distance is not free
+        return abs(len(v) - len(t)) <= limit and _edit_distance_at_most(v, t, limit)
+    if "ا" not in (v[0], t[0]):
+        return False
+    plural, single = (v, t) if v[0] == "ا" else (t, v)
+    rest = plural[1:]
+    return rest[0] == single[0] and rest[-1] == single[-1] and _edit_distance_at_most(rest, single, 1)
 
 
 def _clitic_forms(t: str) -> list[str]:
@@ -313,7 +322,11 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     candidates.sort(key=lambda c: (-c.score, c.position))
     # The answer is the best sentence covering enough of the question; "كم" asks for a number and
     # "متى" for a time, so for those a sentence holding none cannot be it, however many words it shares.
-    fit = [c for c in candidates if c.coverage >= policy.extract_coverage and (c.holds or not required)]
+    # A sentence met only through guessed spellings (variants, typos), holding none of the question's
+    # words as the question spells them, is weak evidence: it must cover more of the question.
+    own = {f for g in groups if g.term in g.forms for f in (g.term, *_clitic_forms(g.term)) if f in g.forms}
+    fit = [c for c in candidates if c.coverage >= policy.extract_coverage and (c.holds or not required)
+           and (c.terms & own or c.coverage >= policy.guess_coverage)]
     if not any(c.coverage >= policy.answer_coverage for c in fit):
         return Answer(question, False, "none", (), False, _suggestions(snapshot, candidates))
     lead = fit[0]

@@ -210,6 +210,7 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         ("no question-kind bonus", Policy(kind_bonus=0.0)),
         ("no number/time check on كم/متى", Policy(kind_required=False)),
         ("no one-letter matching of unknown words", Policy(typo_weight=0.0)),
+        ("no stricter bar for guessed spellings alone", Policy(guess_coverage=0.0)),
     ):
         out.append(score(name, sanad_system(snapshot, policy), questions, texts))
     return out

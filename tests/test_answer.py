@@ -83,6 +83,25 @@ def test_a_word_the_corpus_lacks_matches_its_words_one_letter_away():
     assert not answer(snap, "جار").answered  # not زار
 
 
+def test_a_sentence_met_only_through_guessed_spellings_must_cover_more():
+    # أطول (longest) meets طويل (long) as a spelling variant, and nothing else of the question is in
+    # the corpus: a part of the question, through a guess, is not an answer.
+    snap = snapshot_of("كان الطريق طويلا وصعبا.", "وصل الوفد إلى المدينة.", "أعلن المدير مشروعا جديدا.")
+    assert not answer(snap, "ما أطول نهر؟").answered
+    assert answer(snap, "ما أطول نهر؟", policy=Policy(guess_coverage=0.0)).answered
+    # A part spelled as the question spells it is enough.
+    assert answer(snap, "ما أطول طريق؟").answered
+    # A guess covering the whole question still answers (a misspelt name on its own).
+    assert answer(snap, "الطريق").answered and answer(snap, "الطريك").answered
+
+
+def test_alef_variants_are_broken_plurals_not_any_alef_word():
+    snap = snapshot_of("استمرت الزيارة ثلاثة أيام.", "قال إن اسم المشروع سري.", "أعلن المدير مشروعا جديدا.")
+    assert "أيام" in answer(snap, "كم يوما استمرت الزيارة؟").extracts[0].text  # يوم / أيام
+    # سماء and اسم share their consonants, but اسم is not a plural of سماء: no match.
+    assert not answer(snap, "لماذا السماء زرقاء؟").answered
+
+
 def test_one_letter_matching_leaves_overlong_words_alone():
     # A "word" of hundreds of letters is junk, and its one-letter edits would cost quadratic time
     # on the serving loop (long junk messages in the soak test held it for 60-100 ms).
