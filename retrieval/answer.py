@@ -225,6 +225,40 @@ def _clitic_forms(t: str) -> list[str]:
     return forms
 
 
+_VERB_SUFFIXES = ("تما", "تم", "تن", "نا", "ت", "و", "ن", "ا")  # past-tense persons the light stemmer keeps (وا is و)
+_IMPERFECT = "يتنا"  # the prefixes of the present tense: يطلق، تطلق، نطلق، أطلق
+
+
+def _inflected_forms(t: str) -> set[str]:
+    """The same verb in another person or tense, and its verbal noun, as the light stemmer leaves
+    them: أطلقت / أطلق / يطلق / إطلاق, وقّعتها / توقيع, اجتمعوا / اجتماع, شاركت / مشاركة. Arabic
+    questions rarely use the verb form of the sentence that answers them. Regular patterns only;
+    the caller keeps the forms the corpus uses."""
+    stems = {t} | {t[:-len(s)] for s in _VERB_SUFFIXES if t.endswith(s) and len(t) - len(s) >= 3}
+    for b in list(stems):  # from a verbal noun back to its verb
+        if len(b) >= 5 and b[-2] == "ا":
+            stems.add(b[:-2] + b[-1])  # إطلاق → أطلق، استخدام → استخدم
+        if len(b) == 5 and b[0] == "ت" and b[3] == "ي":
+            stems.add(b[1:3] + b[4])  # توقيع → وقّع
+        if len(b) >= 5 and b[0] == "م" and b[2] == "ا":
+            stems.add(b[1:])  # مشاركة → شارك
+    for b in list(stems):  # from the present tense back to the past
+        if len(b) >= 4 and b[0] in _IMPERFECT:
+            stems |= {b[1:], "ا" + b[1:]}  # يطلق → طلق، and the أفعل verb أطلق
+    out = set()
+    for b in stems:
+        out |= {b, b + "ت", b + "و", "ي" + b, "ت" + b, "ن" + b}
+        if b[0] == "ا" and len(b) >= 4:
+            out |= {"ي" + b[1:], "ت" + b[1:]}  # أفعل, افتعل, استفعل in the present: يطلق، يستخدم
+        out.add(b[:-1] + "ا" + b[-1])  # verbal noun: أطلق/إطلاق، اجتمع/اجتماع، استخدم/استخدام
+        if len(b) == 3:
+            out.add("ت" + b[:2] + "ي" + b[2])  # فعّل/تفعيل: وقّع/توقيع
+        if len(b) >= 4 and b[1] == "ا":
+            out.add("م" + b)  # فاعل/مفاعلة: شارك/مشاركة
+    out.discard(t)
+    return out
+
+
 _LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"  # the letters a normalised Arabic term is made of
 _LONGEST_WORD = 15  # longer "words" are not typos but junk, and their edits cost quadratic time
 
@@ -256,6 +290,10 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
+            for v in _inflected_forms(t):
+                if stats.df(v) and v not in forms:
+                    forms[v] = weight
+                    credit[v] = 0.5
         if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.

@@ -4,7 +4,7 @@
 import pytest
 
 from retrieval import Snapshot, answer, question_kind
-from retrieval.answer import Policy, counted_noun
+from retrieval.answer import Policy, _groups, _inflected_forms, counted_noun
 from retrieval.arabic import analyze
 from retrieval.corpus import parse_article
 from retrieval.evaluate import evaluate, load_questions
@@ -100,6 +100,27 @@ def test_alef_variants_are_broken_plurals_not_any_alef_word():
     assert "أيام" in answer(snap, "كم يوما استمرت الزيارة؟").extracts[0].text  # يوم / أيام
     # سماء and اسم share their consonants, but اسم is not a plural of سماء: no match.
     assert not answer(snap, "لماذا السماء زرقاء؟").answered
+
+
+@pytest.mark.parametrize("word, other", [
+    ("أطلقت", "أطلق"), ("أطلقت", "يطلق"), ("أطلقت", "إطلاق"), ("وقعتها", "توقيع"), ("تعهدوا", "تعهدت"),
+    ("شاركت", "مشاركة"), ("اجتمعوا", "اجتماع"), ("استخدام", "يستخدم"), ("نحذر", "حذرت"),
+])
+def test_inflected_forms_of_a_verb_meet(word, other):
+    [t], [o] = analyze(word), analyze(other)
+    assert t != o and o in _inflected_forms(t)
+
+
+def test_a_question_meets_the_answer_in_another_verb_form():
+    # The question says أطلقت (she launched), the answer إطلاق (the launch): two letters apart and
+    # not one skeleton, so neither a spelling variant nor a typo; the distractor shares the other word.
+    snap = snapshot_of("أعلنت الوكالة إطلاق قمر صناعي جديد.", "قالت الوكالة إن العمل مستمر.",
+                       "افتتحت الشركة فرعا في المدينة.")
+    a = answer(snap, "ماذا أطلقت الوكالة؟")
+    assert a.answered and "إطلاق" in a.extracts[0].text
+    assert all(g.credit.get("اطلاق") == 0.5 for g in _groups(snap, ["اطلقت"], Policy()))  # a guess: half
+    plain = answer(snap, "ماذا أطلقت الوكالة؟", policy=Policy(variant_weight=0, typo_weight=0))
+    assert "إطلاق" not in plain.extracts[0].text
 
 
 def test_one_letter_matching_leaves_overlong_words_alone():
