@@ -77,6 +77,8 @@ class Policy:
     candidates: int = 60  # BM25 candidates reranked
     variant_weight: float = 0.5  # a spelling variant counts this much of the word itself (0: no variants)
     typo_weight: float = 0.5  # a corpus word one letter away from a question word the corpus lacks (0: off)
+    verb_forms: bool = True  # a question word also meets its other verb forms and verbal noun, as variants
+    synonym_weight: float = 0.3  # a near-synonym from data/synonyms.txt, or one of its verb forms (0: off)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
     kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
     answer_coverage: float = 0.3  # the best sentence must cover this share of the question...
@@ -259,6 +261,19 @@ def _inflected_forms(t: str) -> set[str]:
     return out
 
 
+def _synonym_forms(snapshot: Snapshot, t: str) -> set[str]:
+    """The near-synonyms of a question word and their verb forms: ترد finds رد, whose group holds
+    استجاب, which the sentence has as تستجيب."""
+    own = {t, *_inflected_forms(t)} if len(t) >= 3 else {t}
+    out = set()
+    for s in {s for form in own for s in snapshot.synonyms.get(form, ())}:
+        out |= {s, *_inflected_forms(s)} if len(s) >= 3 else {s}
+    return out - own
+
+
+# A form reached through a pattern or a synonym is a guess: it covers half of its question word.
+_GUESS_CREDIT = 0.5
+
 _LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"  # the letters a normalised Arabic term is made of
 _LONGEST_WORD = 15  # longer "words" are not typos but junk, and their edits cost quadratic time
 
@@ -290,16 +305,21 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
-            for v in _inflected_forms(t):
+            for v in _inflected_forms(t) if policy.verb_forms else ():
                 if stats.df(v) and v not in forms:
                     forms[v] = weight
-                    credit[v] = 0.5
+                    credit[v] = _GUESS_CREDIT
         if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.
             for v in _one_edit(t):
                 if stats.df(v):
                     forms[v] = credit[v] = policy.typo_weight
+        if policy.synonym_weight and arabic:
+            for v in _synonym_forms(snapshot, t):
+                if stats.df(v) and v not in forms:
+                    forms[v] = policy.synonym_weight
+                    credit[v] = _GUESS_CREDIT
         idf = max((stats.idf(f) for f in forms), default=unseen_idf)
         groups.append(_Group(t, forms, max(idf, 1e-6), credit))
     return groups

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
 import pyarabic.araby as araby
 
-__all__ = ["analyze", "normalize", "tokens", "words", "Token", "term", "skeleton", "STEMMERS"]
+__all__ = ["analyze", "normalize", "tokens", "words", "Token", "term", "skeleton", "synonyms", "STEMMERS"]
 
 # Zero-width and bidi control characters that web text carries inside words.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -235,3 +236,17 @@ def skeleton(t: str) -> str:
     if not t or not ("\u0600" <= t[0] <= "\u06ff"):
         return t
     return t.translate(_SKELETON)
+
+
+@lru_cache(maxsize=8)
+def synonyms(analyzer: Callable[[str], list[str]] = analyze) -> dict[str, frozenset[str]]:
+    """Each term of data/synonyms.txt (as `analyzer` makes it) and the other terms of its groups:
+    the words of news Arabic that say the same thing (اجتماع/لقاء, وعد/تعهد)."""
+    text = resources.files("retrieval").joinpath("data", "synonyms.txt").read_text(encoding="utf-8")
+    out: dict[str, set[str]] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            group = {terms[0] for terms in map(analyzer, line.split()) if len(terms) == 1}
+            for t in group:
+                out.setdefault(t, set()).update(group - {t})
+    return {t: frozenset(others) for t, others in out.items() if others}

@@ -211,6 +211,8 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         ("no number/time check on كم/متى", Policy(kind_required=False)),
         ("no one-letter matching of unknown words", Policy(typo_weight=0.0)),
         ("no stricter bar for guessed spellings alone", Policy(guess_coverage=0.0)),
+        ("no other verb forms of question words", Policy(verb_forms=False)),
+        ("no near-synonyms (data/synonyms.txt)", Policy(synonym_weight=0.0)),
     ):
         out.append(score(name, sanad_system(snapshot, policy), questions, texts))
     return out

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .arabic import analyze, skeleton
+from .arabic import analyze, skeleton, synonyms
 from .corpus import Document
 from .index import Index
 
@@ -69,6 +69,7 @@ class Snapshot:
             raise ValueError(f"index has {len(index)} sentences, documents have {len(self._doc)}")
         # Computed here, where the snapshot is built (off the serving loop), not on the first question.
         self.variants = _variant_groups(index.vocabulary)
+        self.synonyms = synonyms(index.analyzer)  # term -> terms that say the same (data/synonyms.txt)
 
     def table_bytes(self) -> bytes:
         """The sentence table, to store beside the index."""

@@ -123,6 +123,18 @@ def test_a_question_meets_the_answer_in_another_verb_form():
     assert "إطلاق" not in plain.extracts[0].text
 
 
+def test_a_question_meets_the_answer_through_a_near_synonym():
+    # لقاء (encounter) in the question, اجتماع (meeting) in the answer. Both sentences hold عقد
+    # (was held); without the synonym, "اللقاء" is a word the corpus lacks and nothing answers.
+    snap = snapshot_of("عقد الاجتماع الأول للجنة في فندق كبير وسط القاهرة.", "عقد الوزير مؤتمرا.",
+                       "أعلن المدير مشروعا جديدا.")
+    question = "أين عقد اللقاء؟"
+    a = answer(snap, question)
+    assert a.answered and "الاجتماع" in a.extracts[0].text
+    assert "الاجتماع" in {a.extracts[0].text[s:e] for s, e in a.extracts[0].spans}  # marked as a match
+    assert not answer(snap, question, policy=Policy(synonym_weight=0)).answered
+
+
 def test_one_letter_matching_leaves_overlong_words_alone():
     # A "word" of hundreds of letters is junk, and its one-letter edits would cost quadratic time
     # on the serving loop (long junk messages in the soak test held it for 60-100 ms).

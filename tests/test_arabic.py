@@ -2,7 +2,7 @@
 
 import pytest
 
-from retrieval.arabic import analyze, skeleton, tokens
+from retrieval.arabic import analyze, skeleton, synonyms, tokens
 
 
 @pytest.mark.parametrize("variant, plain", [
@@ -134,3 +134,20 @@ def test_skeleton_joins_transliteration_variants_of_names():
 def test_empty_and_symbol_only_text_gives_no_terms():
     assert analyze("") == []
     assert analyze("😀 ‏ ... ###") == []
+
+
+def test_synonym_groups_join_both_ways_as_index_terms():
+    table = synonyms()
+    [meeting], [encounter] = analyze("اجتماع"), analyze("لقاء")
+    assert encounter in table[meeting] and meeting in table[encounter]
+    [promised], [pledged] = analyze("وعد"), analyze("تعهد")
+    assert pledged in table[promised]
+    assert all(t not in others for t, others in table.items())  # no word is its own synonym
+
+
+def test_every_synonym_group_adds_something_the_stemmer_does_not():
+    from importlib import resources
+    text = resources.files("retrieval").joinpath("data", "synonyms.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            assert len({t[0] for t in map(analyze, line.split()) if len(t) == 1}) >= 2, line
