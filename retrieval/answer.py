@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, tokens, words
+from .arabic import normalize, skeleton, term, tokens, words
 from .corpus import Document
 from .snapshot import Snapshot
 
@@ -80,7 +80,7 @@ class Policy:
     verb_forms: bool = True  # a question word also meets its other verb forms and verbal noun, as variants
     synonym_weight: float = 0.3  # a near-synonym from data/synonyms.txt, or one of its verb forms (0: off)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
-    kind_bonus: float = 0.15  # gentle lift for a sentence holding what the question word asks for (0: off)
+    kind_bonus: float = 0.3  # gentle lift for a sentence holding what the question word asks for (0: off)
     answer_coverage: float = 0.3  # the best sentence must cover this share of the question...
     extract_coverage: float = 0.2  # further extracts must cover at least this share
     guess_coverage: float = 0.5  # ...and this share when only guessed spellings (variants, typos) match
@@ -113,6 +113,17 @@ _TIME_WORDS = {normalize(w) for w in (
     "قريبا", "لاحقا", "سابقا", "الآن", "فورا", "حينها", "وقت")}
 _PLACE_WORDS = {normalize(w) for w in ("مدينة", "منطقة", "في", "شرق", "غرب", "شمال", "جنوب", "قرب", "بالقرب", "عاصمة")}
 _REASON_WORDS = {normalize(w) for w in ("بسبب", "لأن", "لان", "نتيجة", "أجل", "بهدف", "لدعم", "مقابل", "ردا", "لتعزيز")}
+# A person is named after a title (وزير الدفاع لويد أوستن, نظيرته تشوي) or a reporting verb (قال لافروف):
+# past the title's own complements (الدفاع، الكوري، الشمالي), the next word that is neither one with
+# the article nor a function word is a name. Arabic writes no capitals; this is the cue it gives.
+_TITLES = {normalize(w) for w in (
+    "وزير", "وزيرة", "رئيس", "رئيسة", "زعيم", "زعيمة", "نظير", "نظيره", "نظيرته", "نظيرها", "متحدث", "متحدثة",
+    "سفير", "سفيرة", "قائد", "مدير", "مديرة", "أمين", "مبعوث", "ملك", "أمير", "مستشار", "نائب", "عضو", "محلل",
+    "باحث", "مراسل")}
+_REPORTING = {normalize(w) for w in (
+    "قال", "وقال", "قالت", "وقالت", "أكد", "وأكد", "ذكر", "وذكر", "صرح", "وصرح", "أضاف", "وأضاف", "أوضح",
+    "وأوضح", "أعلن", "وأعلن")}
+_ARTICLES = ("وال", "بال", "لل", "ال")
 _CHECKABLE_KINDS = ("quantity", "time")  # kinds a sentence can be checked for without understanding it
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 
@@ -164,10 +175,25 @@ def _holds(kind: str | None, sentence: str, terms: set[str]) -> bool:
         return bool(found & _NUMBER_WORDS)
     if kind == "time":
         return bool(_YEAR.search(sentence)) or bool(found & _TIME_WORDS)
+    if kind == "person":
+        return _names_a_person([normalize(w) for w in words(sentence)])
     if kind == "place":
         return bool(found & _PLACE_WORDS)
     if kind == "reason":
         return bool(found & _REASON_WORDS)
+    return False
+
+
+def _names_a_person(plain: list[str]) -> bool:
+    """Whether normalised words name a person after a title or a reporting verb (see _TITLES)."""
+    for i, w in enumerate(plain):
+        bare = next((w[len(a):] for a in (*_ARTICLES, "و") if w.startswith(a) and len(w) - len(a) >= 3), w)
+        if w in _TITLES or bare in _TITLES or w in _REPORTING:  # وزير is not و + زير
+            for after in plain[i + 1:i + 5]:
+                if not "\u0600" <= after[0] <= "\u06ff" or term(after) is None:  # a digit, Latin, a function word
+                    break
+                if not after.startswith(_ARTICLES):
+                    return True  # past the title's complements: وزير الدفاع الأمريكي لويد ...
     return False
 
 

@@ -4,7 +4,7 @@
 import pytest
 
 from retrieval import Snapshot, answer, question_kind
-from retrieval.answer import Policy, _groups, _inflected_forms, counted_noun
+from retrieval.answer import Policy, _groups, _holds, _inflected_forms, counted_noun
 from retrieval.arabic import analyze
 from retrieval.corpus import parse_article
 from retrieval.evaluate import evaluate, load_questions
@@ -172,6 +172,27 @@ def test_question_kind_lifts_the_sentence_with_what_is_asked():
     assert "500" in answer(snap, question).extracts[0].text
     when = snapshot_of("زار الوفد المصنع الجديد للسيارات.", "زار الوفد المصنع في مارس 2023.")
     assert "2023" in answer(when, "متى زار الوفد المصنع؟").extracts[0].text
+
+
+@pytest.mark.parametrize("sentence, names", [
+    ("وقال وزير الدفاع الأمريكي لويد أوستن إن التعاون مستمر.", True),  # title, its complements, a name
+    ("التقى لافروف نظيرته تشوي سون هوي في وونسان.", True),
+    ("وقال لافروف إن العلاقات قوية.", True),  # a reporting verb and a name
+    ("عقد الحلفاء محادثات بين وزراء الدفاع والخارجية من البلدين.", False),  # a plural, no name
+    ("قال البيت الأبيض إن الشحنات اكتملت.", False),  # the article: an institution
+    ("قالت الوزيرة إن الاجتماع انتهى.", False),  # a function word after the title
+    ("وصل وزير الخارجية إلى القاهرة.", False),
+])
+def test_a_person_is_named_after_a_title_or_a_reporting_verb(sentence, names):
+    assert _holds("person", sentence, set()) is names
+
+
+def test_a_who_question_lifts_the_sentence_that_names_someone():
+    # The shorter sentence shares as many words; only the other names the minister.
+    snap = snapshot_of("حضر وزير الدفاع الاجتماع.", "حضر وزير الدفاع سامي الخطيب الاجتماع.")
+    question = "من هو وزير الدفاع الذي حضر الاجتماع؟"
+    assert "سامي" in answer(snap, question).extracts[0].text
+    assert "سامي" not in answer(snap, question, policy=Policy(kind_bonus=0)).extracts[0].text
 
 
 @pytest.mark.parametrize("question, lacking, holding", [
