@@ -77,7 +77,6 @@ class Policy:
     candidates: int = 60  # BM25 candidates reranked
     variant_weight: float = 0.5  # a spelling variant counts this much of the word itself (0: no variants)
     typo_weight: float = 0.5  # a corpus word one letter away from a question word the corpus lacks (0: off)
-    verb_forms: bool = True  # a question word also meets its other verb forms and verbal noun, as variants
     synonym_weight: float = 0.3  # a near-synonym from data/synonyms.txt, or one of its verb forms (0: off)
     coverage_weight: float = 1.0  # how much question coverage multiplies the BM25 score (0: plain BM25 order)
     kind_bonus: float = 0.3  # gentle lift for a sentence holding what the question word asks for (0: off)
@@ -259,9 +258,9 @@ _IMPERFECT = "يتنا"  # the prefixes of the present tense: يطلق، تطل�
 
 def _inflected_forms(t: str) -> set[str]:
     """The same verb in another person or tense, and its verbal noun, as the light stemmer leaves
-    them: أطلقت / أطلق / يطلق / إطلاق, وقّعتها / توقيع, اجتمعوا / اجتماع, شاركت / مشاركة. Arabic
-    questions rarely use the verb form of the sentence that answers them. Regular patterns only;
-    the caller keeps the forms the corpus uses."""
+    them: أطلقت / أطلق / يطلق / إطلاق, وقّعتها / توقيع, اجتمعوا / اجتماع, شاركت / مشاركة. Regular
+    patterns only. Used to reach synonyms (ترد → رد → استجاب → تستجيب); matching a question word's
+    own other forms did not pay on the held-out sets (README)."""
     stems = {t} | {t[:-len(s)] for s in _VERB_SUFFIXES if t.endswith(s) and len(t) - len(s) >= 3}
     for b in list(stems):  # from a verbal noun back to its verb
         if len(b) >= 5 and b[-2] == "ا":
@@ -270,8 +269,8 @@ def _inflected_forms(t: str) -> set[str]:
             stems.add(b[1:3] + b[4])  # توقيع → وقّع
         if len(b) >= 5 and b[0] == "م" and b[2] == "ا":
             stems.add(b[1:])  # مشاركة → شارك
-    for b in list(stems):  # from the present tense back to the past
-        if len(b) >= 4 and b[0] in _IMPERFECT:
+    for b in list(stems):  # from the present tense back to the past (ترد → رد)
+        if len(b) >= 3 and b[0] in _IMPERFECT:
             stems |= {b[1:], "ا" + b[1:]}  # يطلق → طلق، and the أفعل verb أطلق
     out = set()
     for b in stems:
@@ -297,7 +296,7 @@ def _synonym_forms(snapshot: Snapshot, t: str) -> set[str]:
     return out - own
 
 
-# A form reached through a pattern or a synonym is a guess: it covers half of its question word.
+# A form reached through a synonym is a guess: it covers half of its question word.
 _GUESS_CREDIT = 0.5
 
 _LETTERS = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"  # the letters a normalised Arabic term is made of
@@ -331,10 +330,6 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
-            for v in _inflected_forms(t) if policy.verb_forms else ():
-                if stats.df(v) and v not in forms:
-                    forms[v] = weight
-                    credit[v] = _GUESS_CREDIT
         if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.

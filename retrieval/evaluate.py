@@ -205,13 +205,12 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
             continue
         out.append(score(name, sanad_system(other, base), questions, texts))
     for name, policy in (
-        ("no spelling-variant matching", Policy(variant_weight=0.0)),
+        ("no spelling variants (nor clitic forms)", Policy(variant_weight=0.0)),
         ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
         ("no question-kind bonus", Policy(kind_bonus=0.0)),
         ("no number/time check on كم/متى", Policy(kind_required=False)),
         ("no one-letter matching of unknown words", Policy(typo_weight=0.0)),
         ("no stricter bar for guessed spellings alone", Policy(guess_coverage=0.0)),
-        ("no other verb forms of question words", Policy(verb_forms=False)),
         ("no near-synonyms (data/synonyms.txt)", Policy(synonym_weight=0.0)),
     ):
         out.append(score(name, sanad_system(snapshot, policy), questions, texts))
