@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arabic import normalize, skeleton, term, tokens, words
+from .arabic import normalize, skeleton, term, tokens, transliterate, words
 from .corpus import Document
 from .snapshot import Snapshot
 
@@ -312,6 +312,11 @@ def _one_edit(t: str) -> set[str]:
             | {a + c + b for a, b in splits for c in _LETTERS})
 
 
+def _variants(snapshot: Snapshot, t: str) -> set[str]:
+    """`t` and the corpus terms that are spelling variants of it."""
+    return {t} | {v for v in snapshot.variants.get(skeleton(t), ()) if _spelling_variant(v, t)}
+
+
 def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> list[_Group]:
     stats = snapshot.index.term_stats
     unseen_idf = math.log((len(snapshot) + 0.5) / 0.5) if len(snapshot) else 1.0
@@ -324,9 +329,8 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         weight = policy.variant_weight
         arabic = "\u0600" <= t[0] <= "\u06ff"
         if weight and arabic and len(t) >= 3:
-            for v in snapshot.variants.get(skeleton(t), ()):
-                if v != t and _spelling_variant(v, t):
-                    forms.setdefault(v, weight)
+            for v in _variants(snapshot, t) - {t}:
+                forms.setdefault(v, weight)
             for v in _clitic_forms(t):
                 if stats.df(v):
                     forms.setdefault(v, weight)
@@ -336,6 +340,12 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
             for v in _one_edit(t):
                 if stats.df(v):
                     forms[v] = credit[v] = policy.typo_weight
+        if weight and not forms and t.isascii() and t.isalpha() and len(t) >= 3:
+            # A Latin name the corpus writes in Arabic letters (Lavrov, Yonhap, Dan Caine): its
+            # transliteration, and that word's spelling variants, are the same name.
+            [written, *rest] = snapshot.index.analyzer(transliterate(t)) or [""]
+            if written and not rest:
+                forms.update((v, weight) for v in _variants(snapshot, written) if stats.df(v))
         if policy.synonym_weight and arabic:
             for v in _synonym_forms(snapshot, t):
                 if stats.df(v) and v not in forms:

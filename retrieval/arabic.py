@@ -17,7 +17,7 @@ from importlib import resources
 
 import pyarabic.araby as araby
 
-__all__ = ["analyze", "normalize", "tokens", "words", "Token", "term", "skeleton", "synonyms", "STEMMERS"]
+__all__ = ["analyze", "normalize", "tokens", "words", "Token", "term", "skeleton", "synonyms", "transliterate", "STEMMERS"]
 
 # Zero-width and bidi control characters that web text carries inside words.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -250,3 +250,28 @@ def synonyms(analyzer: Callable[[str], list[str]] = analyze) -> dict[str, frozen
             for t in group:
                 out.setdefault(t, set()).update(group - {t})
     return {t: frozenset(others) for t, others in out.items() if others}
+
+
+# Latin letters as Arabic news writes foreign names (Lavrov لافروف, Yonhap يونهاب, Caine كاين):
+# digraphs first, a doubled letter once (TASS تاس). Vowels become long vowels, which the
+# skeleton drops anyway, so the spelling variants machinery absorbs the rest.
+_LATIN_PAIRS = (("sh", "ش"), ("ch", "تش"), ("kh", "خ"), ("gh", "غ"), ("th", "ث"), ("ph", "ف"), ("dh", "ذ"),
+                ("zh", "ج"), ("ou", "و"), ("oo", "و"), ("ee", "ي"), ("ck", "ك"), ("qu", "كو"))
+_LATIN_LETTERS = dict(zip("abcdefghijklmnopqrstuvwxyz", ("ا", "ب", "ك", "د", "ي", "ف", "غ", "ه", "ي", "ج", "ك", "ل",
+                                                        "م", "ن", "و", "ب", "ك", "ر", "س", "ت", "و", "ف", "و", "كس", "ي", "ز")))
+_DOUBLED = re.compile(r"(.)\1")
+
+
+def transliterate(word: str) -> str:
+    """A Latin word written in Arabic letters, as Arabic news spells foreign names (lavrov → لافروف)."""
+    word = _DOUBLED.sub(r"\1", word.lower())
+    out, i = [], 0
+    while i < len(word):
+        pair = next((arabic for latin, arabic in _LATIN_PAIRS if word.startswith(latin, i)), None)
+        if pair:
+            out.append(pair)
+            i += 2
+        else:
+            out.append(_LATIN_LETTERS.get(word[i], ""))
+            i += 1
+    return "".join(out)

@@ -135,6 +135,16 @@ def test_a_synonym_is_met_in_its_other_verb_forms():
     assert answer(snap, question, policy=Policy(synonym_weight=0)).extracts[0].text.startswith("زارت")
 
 
+def test_a_latin_name_meets_the_name_in_arabic_letters():
+    snap = snapshot_of("وصل لافروف إلى المدينة الساحلية.", "وصل الوفد إلى المدينة.", "أعلن المدير مشروعا جديدا.")
+    for question in ("إلى أين وصل Lavrov؟", "من هو Lavrov؟"):
+        a = answer(snap, question)
+        assert a.answered and "لافروف" in a.extracts[0].text, question
+        assert "لافروف" in {a.extracts[0].text[s:e] for s, e in a.extracts[0].spans}
+    assert not answer(snap, "من هو Lavrov؟", policy=Policy(variant_weight=0)).answered
+    assert not answer(snap, "من هو Smith؟").answered  # a name the corpus does not hold
+
+
 def test_one_letter_matching_leaves_overlong_words_alone():
     # A "word" of hundreds of letters is junk, and its one-letter edits would cost quadratic time
     # on the serving loop (long junk messages in the soak test held it for 60-100 ms).

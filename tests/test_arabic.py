@@ -2,7 +2,7 @@
 
 import pytest
 
-from retrieval.arabic import analyze, skeleton, synonyms, tokens
+from retrieval.arabic import analyze, skeleton, synonyms, tokens, transliterate
 
 
 @pytest.mark.parametrize("variant, plain", [
@@ -151,3 +151,10 @@ def test_every_synonym_group_adds_something_the_stemmer_does_not():
     for line in text.splitlines():
         if line.strip() and not line.startswith("#"):
             assert len({t[0] for t in map(analyze, line.split()) if len(t) == 1}) >= 2, line
+
+
+@pytest.mark.parametrize("latin, arabic", [
+    ("Lavrov", "لافروف"), ("TASS", "تاس"), ("Yonhap", "يونهاب"), ("Shoigu", "شويغو"), ("Wonsan", "وونسان"),
+])
+def test_latin_names_are_written_as_arabic_news_writes_them(latin, arabic):
+    assert transliterate(latin) == arabic
