@@ -142,19 +142,25 @@ _COUNT_WORDS = {normalize(w) for w in ("كم", "قديش")}
 _NUMBER_OF = normalize("عدد")
 # Counters that name no thing (كم مرة "how many times", كم شخصا): the answer counts tests, soldiers...
 _GENERIC_COUNTS = ("مرة", "مرات", "شخص", "أشخاص")
+_AMOUNTS_TO = {normalize(w) for w in ("بلغ", "بلغت", "يبلغ", "تبلغ")}  # كم يبلغ …: "how much does … amount to"
 
 
 def counted_noun(question: str, analyze: Callable[[str], list[str]]) -> str | None:
     """The term of what a كم question counts, where Arabic grammar marks it: the noun after عدد
-    (كم عدد السياح → سياح) or the singular accusative right after كم (كم جنديا، كم دولة). None for
-    other questions and when a verb follows كم (كم تدوم الزيارة): then the noun cannot be told."""
+    (كم عدد السياح → سياح), the singular accusative right after كم (كم جنديا، كم دولة), or the
+    subject of "amounts to" (كم تبلغ تكلفة البناء → تكلفة). None for other questions and when another
+    verb follows كم (كم تدوم الزيارة): then the noun cannot be told."""
     written = words(question)
     plain = [normalize(w) for w in written]
     start = next((i + 1 for i, w in enumerate(plain) if w in _COUNT_WORDS), None)
     if start is None:
         return None
+    amounts = start < len(plain) and plain[start] in _AMOUNTS_TO
+    start += amounts
     if _NUMBER_OF in plain[start:start + 3]:
         noun = written[plain.index(_NUMBER_OF, start) + 1:][:1]
+    elif amounts:
+        noun = written[start:start + 1]
     else:  # an accusative ends in ا or ة; a plural verb in وا (كم أنفقوا) does not count a noun
         after = plain[start] if start < len(plain) else ""
         noun = written[start:start + 1] if after[-1:] in ("ا", "ه") and not after.endswith("وا") else []
@@ -206,6 +212,7 @@ class _Group:
     forms: dict[str, float]  # corpus term -> weight (1.0 for the term itself)
     idf: float
     credit: dict[str, float] = field(default_factory=dict)  # form -> share of the term's coverage (default 1)
+    typos: frozenset[str] = frozenset()  # forms only one letter away: not the word, so never what a كم question counts
 
     def covered(self, sentence_terms: set[str]) -> float:
         """How much of this question term a sentence holding `sentence_terms` covers (0 to 1)."""
@@ -324,6 +331,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
     for t in dict.fromkeys(question_terms):
         forms: dict[str, float] = {}
         credit: dict[str, float] = {}
+        typos: set[str] = set()
         if stats.df(t):
             forms[t] = 1.0
         weight = policy.variant_weight
@@ -337,9 +345,9 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.
-            for v in _one_edit(t):
-                if stats.df(v):
-                    forms[v] = credit[v] = policy.typo_weight
+            typos = {v for v in _one_edit(t) if stats.df(v)}
+            for v in typos:
+                forms[v] = credit[v] = policy.typo_weight
         if weight and not forms and t.isascii() and t.isalpha() and len(t) >= 3:
             # A Latin name the corpus writes in Arabic letters (Lavrov, Yonhap, Dan Caine): its
             # transliteration, and that word's spelling variants, are the same name.
@@ -352,7 +360,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
                     forms[v] = policy.synonym_weight
                     credit[v] = _GUESS_CREDIT
         idf = max((stats.idf(f) for f in forms), default=unseen_idf)
-        groups.append(_Group(t, forms, max(idf, 1e-6), credit))
+        groups.append(_Group(t, forms, max(idf, 1e-6), credit, frozenset(typos)))
     return groups
 
 
@@ -404,7 +412,8 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
         text = snapshot.text(hit.position)
         sentence_terms = set(analyze(text))
         coverage = sum(g.idf * g.covered(sentence_terms) for g in groups) / total_idf
-        holds = _holds(kind, text, sentence_terms) and (counted_group is None or counted_group.covered(sentence_terms) > 0)
+        holds = _holds(kind, text, sentence_terms) and (
+            counted_group is None or bool(sentence_terms & counted_group.forms.keys() - counted_group.typos))
         c = _Candidate(hit.position, hit.score, coverage, sentence_terms, holds)
         c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * holds)
         candidates.append(c)

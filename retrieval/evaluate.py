@@ -205,7 +205,7 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
             continue
         out.append(score(name, sanad_system(other, base), questions, texts))
     for name, policy in (
-        ("no spelling variants (nor clitic forms)", Policy(variant_weight=0.0)),
+        ("no spelling variants (nor clitic forms, nor transliteration)", Policy(variant_weight=0.0)),
         ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
         ("no question-kind bonus", Policy(kind_bonus=0.0)),
         ("no number/time check on كم/متى", Policy(kind_required=False)),

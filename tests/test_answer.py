@@ -222,9 +222,17 @@ def test_a_number_or_time_question_needs_a_sentence_that_holds_one(question, lac
     assert answer(both, question).extracts[0].text == holding
 
 
+def test_a_word_one_letter_from_the_counted_noun_does_not_stand_for_it():
+    # سكان (inhabitants) is not in the corpus; مكان (place) is one letter away and the sentence holds
+    # a number: still not the number of inhabitants.
+    snap = snapshot_of("يتسع المكان في المدينة لعشرين ألف شخص.", "أعلن المدير مشروعا جديدا.")
+    assert not answer(snap, "كم عدد سكان المدينة؟").answered
+    assert answer(snap, "كم شخصا يتسع له المكان في المدينة؟").answered
+
+
 @pytest.mark.parametrize("question, counted", [
     ("كم جنديا أرسلت الدولة؟", "جند"), ("كم دولة شاركت؟", "دول"), ("كم عدد السياح الروس؟", "سياح"),
-    ("كم يبلغ عدد سكان المدينة؟", "سكان"),
+    ("كم يبلغ عدد سكان المدينة؟", "سكان"), ("كم تبلغ تكلفة البناء؟", "تكلف"), ("كم يبلغ سعر التذكرة؟", "سعر"),
     ("كم تدوم الزيارة؟", None),  # a verb after كم: the noun cannot be told
     ("كم مرة اختبرت صواريخ؟", None),  # a counter that names no thing
     ("كم أنفقوا على المشروع؟", None),  # a plural verb, not an accusative
