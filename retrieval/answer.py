@@ -18,8 +18,9 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from .arabic import normalize, skeleton, term, tokens, transliterate, words
+from .arabic import ARTICLES, normalize, skeleton, term, tokens, transliterate, words
 from .corpus import Document
 from .snapshot import Snapshot
 
@@ -119,9 +120,8 @@ _TITLES = ("وزير", "وزيرة", "رئيس", "رئيسة", "زعيم", "زع
            "متحدثة", "سفير", "سفيرة", "قائد", "مدير", "مديرة", "أمين", "مبعوث", "ملك", "أمير", "مستشار", "نائب",
            "عضو", "محلل", "باحث", "مراسل")
 _REPORTING = ("قال", "قالت", "أكد", "ذكر", "صرح", "أضاف", "أوضح", "أعلن")
-_ARTICLES = ("وال", "بال", "لل", "ال")
 # The words after which a name may come: a title bare, with و, or with the article; a reporting verb, bare or with و.
-_PERSON_CUES = frozenset(normalize(p + w) for w in _TITLES for p in ("", "و", *_ARTICLES)) | frozenset(
+_PERSON_CUES = frozenset(normalize(p + w) for w in _TITLES for p in ("", "و", *ARTICLES)) | frozenset(
     normalize(p + w) for w in _REPORTING for p in ("", "و"))
 _CHECKABLE_KINDS = ("quantity", "time")  # kinds a sentence can be checked for without understanding it
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
@@ -198,7 +198,7 @@ def _names_a_person(plain: list[str]) -> bool:
                 t = term(after) if "\u0600" <= after[:1] <= "\u06ff" else None
                 if t is None or t[0].isdigit():  # Latin, a digit, a function word, a number word (قال ثلاثة)
                     break
-                if not after.startswith(_ARTICLES):
+                if not after.startswith(ARTICLES):
                     return True  # past the title's complements: وزير الدفاع الأمريكي لويد ...
     return False
 
@@ -214,6 +214,7 @@ class _Group:
     idf: float
     credit: dict[str, float] = field(default_factory=dict)  # form -> share of the term's coverage (default 1)
     typos: frozenset[str] = frozenset()  # forms only one letter away: not the word, so never what a كم question counts
+    own: frozenset[str] = frozenset()  # forms spelled as the question spells the word (itself, with or without a clitic)
 
     def covered(self, sentence_terms: set[str]) -> float:
         """How much of this question term a sentence holding `sentence_terms` covers (0 to 1)."""
@@ -264,7 +265,8 @@ _VERB_SUFFIXES = ("تما", "تم", "تن", "نا", "ت", "و", "ن", "ا")  # p
 _IMPERFECT = "يتنا"  # the prefixes of the present tense: يطلق، تطلق، نطلق، أطلق
 
 
-def _inflected_forms(t: str) -> set[str]:
+@lru_cache(maxsize=1 << 14)
+def _inflected_forms(t: str) -> frozenset[str]:
     """The same verb in another person or tense, and its verbal noun, as the light stemmer leaves
     them: أطلقت / أطلق / يطلق / إطلاق, وقّعتها / توقيع, اجتمعوا / اجتماع, شاركت / مشاركة. Regular
     patterns only. Used to reach synonyms (ترد → رد → استجاب → تستجيب); matching a question word's
@@ -291,7 +293,7 @@ def _inflected_forms(t: str) -> set[str]:
         if len(b) >= 4 and b[1] == "ا":
             out.add("م" + b)  # فاعل/مفاعلة: شارك/مشاركة
     out.discard(t)
-    return out
+    return frozenset(out)
 
 
 def _synonym_forms(snapshot: Snapshot, t: str) -> set[str]:
@@ -333,16 +335,18 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         forms: dict[str, float] = {}
         credit: dict[str, float] = {}
         typos: set[str] = set()
+        own: set[str] = set()
         if stats.df(t):
             forms[t] = 1.0
+            own.add(t)
         weight = policy.variant_weight
         arabic = "\u0600" <= t[0] <= "\u06ff"
         if weight and arabic and len(t) >= 3:
             for v in _variants(snapshot, t) - {t}:
                 forms.setdefault(v, weight)
-            for v in _clitic_forms(t):
-                if stats.df(v):
-                    forms.setdefault(v, weight)
+            own |= {v for v in _clitic_forms(t) if stats.df(v)}
+            for v in own - {t}:
+                forms.setdefault(v, weight)
         if policy.typo_weight and arabic and 4 <= len(t) <= _LONGEST_WORD and not forms:
             # A word the corpus never uses is most likely mistyped or transliterated otherwise
             # (لاقروف for لافروف, كاميكاوو): the corpus's words one letter away stand in for it.
@@ -363,7 +367,7 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
         # The word weighs as its rarest form in the corpus, synonyms included (measured: +2 hit@1 over
         # the held-out sets against the word's own spellings only).
         idf = max((stats.idf(f) for f in forms), default=unseen_idf)
-        groups.append(_Group(t, forms, max(idf, 1e-6), credit, frozenset(typos)))
+        groups.append(_Group(t, forms, max(idf, 1e-6), credit, frozenset(typos), frozenset(own)))
     return groups
 
 
@@ -372,7 +376,6 @@ def _groups(snapshot: Snapshot, question_terms: list[str], policy: Policy) -> li
 @dataclass(slots=True)
 class _Candidate:
     position: int
-    bm25: float
     coverage: float
     terms: set[str]
     holds: bool  # holds the kind of thing the question word asks for
@@ -417,7 +420,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
         sentence_terms = set(analyze(text))
         coverage = sum(g.idf * g.covered(sentence_terms) for g in groups) / total_idf
         holds = _holds(kind, text, sentence_terms) and (counted_group is None or bool(sentence_terms & counted_forms))
-        c = _Candidate(hit.position, hit.score, coverage, sentence_terms, holds)
+        c = _Candidate(hit.position, coverage, sentence_terms, holds)
         c.score = hit.score * (1 + policy.coverage_weight * coverage) * (1 + policy.kind_bonus * holds)
         candidates.append(c)
     candidates.sort(key=lambda c: (-c.score, c.position))
@@ -425,7 +428,7 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     # "متى" for a time, so for those a sentence holding none cannot be it, however many words it shares.
     # A sentence met only through guessed spellings (variants, typos), holding none of the question's
     # words as the question spells them, is weak evidence: it must cover more of the question.
-    own = {f for g in groups for f in (g.term, *_clitic_forms(g.term)) if f in g.forms}
+    own = set().union(*(g.own for g in groups))
     fit = [c for c in candidates if c.coverage >= policy.extract_coverage and (c.holds or not required)
            and (c.terms & own or c.coverage >= policy.guess_coverage)]
     if not any(c.coverage >= policy.answer_coverage for c in fit):

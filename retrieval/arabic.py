@@ -17,7 +17,7 @@ from importlib import resources
 
 import pyarabic.araby as araby
 
-__all__ = ["analyze", "normalize", "tokens", "words", "Token", "term", "skeleton", "synonyms", "transliterate", "STEMMERS"]
+__all__ = ["analyze", "normalize", "ARTICLES", "tokens", "words", "Token", "term", "skeleton", "synonyms", "transliterate", "STEMMERS"]
 
 # Zero-width and bidi control characters that web text carries inside words.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -73,12 +73,13 @@ def normalize(word: str) -> str:
 # The rules are Larkey's light10 family plus the adverbial alef, so that كوريا / الكورية and
 # جنديا / جندي meet. A bare ب/ك/ل/ف is too often part of the word (بلينكن, كيم, لافروف) to strip
 # here; the answer layer matches those forms as discounted variants instead. Figures: README.
-_PREFIXES = ("وبال", "وكال", "وفال", "ولل", "فبال", "فال", "بال", "كال", "وال", "لل", "ال")
+# The article with the proclitics it takes, longest first.
+ARTICLES = ("وبال", "وكال", "وفال", "ولل", "فبال", "فال", "بال", "كال", "وال", "لل", "ال")
 _SUFFIXES = ("هما", "كما", "تها", "ها", "نا", "ا", "تهم", "هم", "هن", "كم", "ات", "ون", "ين", "ان", "يه", "ته", "ه", "ي")
 
 
 def _strip_prefix(word: str) -> str:
-    for prefix in _PREFIXES:
+    for prefix in ARTICLES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
             return word[len(prefix):]
     if word[:1] == "و" and len(word) >= 4 and not word.startswith(_root_waw()):
