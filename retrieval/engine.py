@@ -188,10 +188,14 @@ class Engine:
     async def reload(self) -> BuildReport:
         """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
         async with self._lock:
-            with _quiet_build():
-                snapshot, report = await self._rebuild()
-                await self._swap(snapshot, report)
-            return report
+            return await self._rebuild_and_swap()
+
+    async def _rebuild_and_swap(self) -> BuildReport:
+        """Rebuild (ReloadError keeps the old corpus serving) and serve the result; the caller holds the lock."""
+        with _quiet_build():
+            snapshot, report = await self._rebuild()
+            await self._swap(snapshot, report)
+        return report
 
     async def _swap(self, snapshot: Snapshot, report: BuildReport) -> None:
         """Serve the new snapshot (one assignment: atomic for every question), then free the old one a
@@ -254,14 +258,11 @@ class Engine:
 
         async with self._lock:
             previous = await asyncio.to_thread(read_and_change)
-            with _quiet_build():
-                try:
-                    snapshot, report = await self._rebuild()
-                except ReloadError:
-                    await asyncio.to_thread(_put, path, previous)
-                    raise
-                await self._swap(snapshot, report)
-            return report
+            try:
+                return await self._rebuild_and_swap()
+            except ReloadError:
+                await asyncio.to_thread(_put, path, previous)
+                raise
 
 
 def _check_content(name: str, text: str) -> None:
