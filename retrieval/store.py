@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import re
 import secrets
 from array import array
 import statistics
@@ -59,8 +60,7 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
-_TABLES = {"meta", "documents", "paragraphs", "sentences", "index_chunks", "sentence_table", "questions",
-           "feedback", "chat_settings", "secrets"}
+_TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what the current schema holds
 
 
 class StoreError(Exception):
