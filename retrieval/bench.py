@@ -553,7 +553,6 @@ async def _reload_while_serving(engine_class, db: Path, corpus: Path, archive: P
     async def serve_while(work) -> tuple[float, float, list[float], float, float]:
         worst, worst_at, whole, times, done = 0.0, 0.0, 0.0, [], False
         asking: list[tuple[float, float]] = []  # (start, end) of each question on the loop
-        t0 = time.perf_counter()  # reset when the work starts; the ticker reads it then
 
         async def ticker() -> None:
             nonlocal worst, worst_at, whole
