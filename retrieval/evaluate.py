@@ -20,20 +20,13 @@ import pyarabic.araby as araby
 from rank_bm25 import BM25Okapi
 
 from .answer import Policy, answer
+from .questions import Question, QuestionSet, load_questions
 from .arabic import analyze
 from .snapshot import Snapshot, sentence_texts
 
 __all__ = ["Question", "Scores", "load_questions", "evaluate", "baselines", "ablations", "gold_match"]
 
 K = 5  # ranks scored (MRR@5)
-
-
-@dataclass(frozen=True, slots=True)
-class Question:
-    id: str
-    kind: str
-    q: str
-    gold: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -67,15 +60,6 @@ class Scores:
                 "decline_recall": round(self.decline_recall, 4), "misses": self.misses}
 
 
-def load_questions(path: str | Path) -> list[Question]:
-    out = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            r = json.loads(line)
-            out.append(Question(str(r.get("id", len(out) + 1)), r.get("kind", ""), r["q"], tuple(r.get("gold", ()))))
-    return out
-
-
 def _plain(text: str) -> str:
     return araby.strip_tatweel(araby.strip_tashkeel(text))
 
@@ -86,32 +70,48 @@ def gold_match(text: str, gold: tuple[str, ...]) -> bool:
     return any(_plain(g) in plain for g in gold)
 
 
+def answers(snapshot: Snapshot, question: Question, position: int) -> bool:
+    """Whether the sentence at `position` answers: it holds a gold substring, or covers an answer position."""
+    if question.gold:
+        return gold_match(snapshot.text(position), question.gold)
+    loc = snapshot.locate(position)
+    return any(doc == loc.doc.id and loc.start <= at < loc.end for doc, at in question.spans)
+
+
 # A system maps a question to (answered, ranked sentence positions).
 System = Callable[[str], tuple[bool, list[int]]]
 
 
-def score(name: str, system: System, questions: list[Question], texts: list[str]) -> Scores:
+def score(name: str, system: System, questions: list[Question], snapshot: Snapshot) -> Scores:
     s = Scores(name)
-    answerable = [q for q in questions if q.gold]
+    answerable = [q for q in questions if q.answerable]
     for q in questions:
         answered, ranked = system(q.q)
-        if not q.gold:
+        if not q.answerable:
             s.unanswerable += 1
             s.declined += not answered
             if answered:
-                s.misses.append({"id": q.id, "q": q.q, "expected": "(decline)", "first": texts[ranked[0]] if ranked else ""})
+                s.misses.append({"id": q.id, "q": q.q, "expected": "(decline)",
+                                 "first": snapshot.text(ranked[0]) if ranked else ""})
             continue
-        rank = next((i for i, p in enumerate(ranked[:K]) if gold_match(texts[p], q.gold)), None) if answered else None
+        rank = next((i for i, p in enumerate(ranked[:K]) if answers(snapshot, q, p)), None) if answered else None
         s.wrongly_declined += not answered
         s.hit1 += rank == 0
         s.hit3 += rank is not None and rank < 3
         s.mrr5 += 1 / (rank + 1) if rank is not None else 0.0
         if rank != 0:
-            s.misses.append({"id": q.id, "q": q.q, "expected": q.gold[0], "rank": None if rank is None else rank + 1,
-                             "first": texts[ranked[0]] if answered and ranked else "(declined)"})
+            s.misses.append({"id": q.id, "q": q.q, "expected": q.gold[0] if q.gold else _expected(snapshot, q),
+                             "rank": None if rank is None else rank + 1,
+                             "first": snapshot.text(ranked[0]) if answered and ranked else "(declined)"})
     n = max(1, len(answerable))
     s.hit1, s.hit3, s.mrr5 = s.hit1 / n, s.hit3 / n, s.mrr5 / n
     return s
+
+
+def _expected(snapshot: Snapshot, question: Question) -> str:
+    """The sentence holding a question's first answer position (for the list of misses)."""
+    doc, at = question.spans[0]
+    return next((snapshot.text(p) for p in range(len(snapshot)) if answers(snapshot, question, p)), f"{doc}@{at}")
 
 
 def sanad_system(snapshot: Snapshot, policy: Policy = Policy()) -> System:
@@ -122,7 +122,7 @@ def sanad_system(snapshot: Snapshot, policy: Policy = Policy()) -> System:
 
 
 def evaluate(snapshot: Snapshot, questions: list[Question], policy: Policy = Policy()) -> Scores:
-    return score("Sanad", sanad_system(snapshot, policy), questions, sentence_texts(list(snapshot.documents)))
+    return score("Sanad", sanad_system(snapshot, policy), questions, snapshot)
 
 
 # ------------------------------------------------------------------ off-the-shelf set-ups
@@ -188,7 +188,7 @@ def baselines(snapshot: Snapshot, questions: list[Question], *, all_setups: bool
             ("SQLite FTS5 unicode61 remove_diacritics (OR)", _fts5_system(texts)),
             ("bm25s + Snowball Arabic (PyStemmer)", _bm25s_system(texts)),
         ]
-    return [score(name, system, questions, texts) if system else Scores(f"{name}: not installed")
+    return [score(name, system, questions, snapshot) if system else Scores(f"{name}: not installed")
             for name, system in systems]
 
 
@@ -203,7 +203,7 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         except ImportError:
             out.append(Scores(f"{name}: not installed"))
             continue
-        out.append(score(name, sanad_system(other, base), questions, texts))
+        out.append(score(name, sanad_system(other, base), questions, snapshot))
     for name, policy in (
         ("no spelling variants (nor clitic forms, nor transliteration)", Policy(variant_weight=0.0)),
         ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
@@ -213,5 +213,5 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         ("no stricter bar for guessed spellings alone", Policy(guess_coverage=0.0)),
         ("no near-synonyms (data/synonyms.txt)", Policy(synonym_weight=0.0)),
     ):
-        out.append(score(name, sanad_system(snapshot, policy), questions, texts))
+        out.append(score(name, sanad_system(snapshot, policy), questions, snapshot))
     return out

@@ -1,0 +1,41 @@
+"""Stage 5 of the answer path: the candidates in order, best first.
+
+Lexical score: BM25 multiplied up by coverage and, gently, by holding what the question asks for.
+With sentence vectors, that score is fused with the similarity of the sentence and of its paragraph
+neighbourhood: each standardised over the candidates (z-scores), then weighted (Policy).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .features import Features
+
+if TYPE_CHECKING:
+    from .answer import Policy
+
+__all__ = ["lexical_score", "rank"]
+
+
+def lexical_score(f: Features, policy: "Policy") -> float:
+    return f.bm25 * (1 + policy.coverage_weight * f.coverage) * (1 + policy.kind_bonus * f.holds)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def rank(features: list[Features], policy: "Policy", *, semantic: bool) -> list[tuple[float, Features]]:
+    """(score, features) best first; ties by position, so the order is reproducible."""
+    lexical = np.array([lexical_score(f, policy) for f in features], dtype=np.float64)
+    if semantic and features:
+        scores = (policy.lexical_weight * _z(lexical)
+                  + policy.similarity_weight * _z(np.array([f.similarity for f in features]))
+                  + policy.context_weight * _z(np.array([f.context_similarity for f in features])))
+    else:
+        scores = lexical
+    order = sorted(range(len(features)), key=lambda i: (-scores[i], features[i].position))
+    return [(float(scores[i]), features[i]) for i in order]
