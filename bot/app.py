@@ -320,7 +320,7 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
 
     settings.require_token()
     configure_logging(settings)
-    engine = await Engine.open(settings.db_path, settings.corpus_dir)
+    engine = await Engine.open(settings.db_path, settings.corpus_dir, vectors="background")
     try:
         application = build_application(settings, engine)
         await serve(application, webhook_url=webhook_url, port=port)

@@ -72,10 +72,28 @@ def answer_json(a: Answer) -> dict:
 
 # ------------------------------------------------------------------ commands
 
-async def _open(progress: bool = False, rebuild: bool = False) -> Engine:
-    """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus."""
+async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "small") -> Engine:
+    """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus.
+    One-shot commands embed a few missing sentences now; `sanad index` embeds them all."""
     settings = load_settings()
-    return await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild)
+    engine = await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild,
+                               vectors=vectors)
+    if vectors != "off":
+        _say_semantic(engine)
+    return engine
+
+
+def _say_semantic(engine: Engine) -> None:
+    """Say once, on stderr, when answers use words alone (and why)."""
+    status = engine.embedding_status()
+    if status.state.value == "ready":
+        return
+    if status.state.value == "embedding":
+        print(f"sanad: meaning search waits for sentence vectors ({status.done} of {status.total}); "
+              f"answers use words alone. {status.detail}".rstrip(), file=sys.stderr)
+    else:
+        print(f"sanad: meaning search is off ({status.detail or 'no model'}); answers use words alone.",
+              file=sys.stderr)
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
@@ -130,7 +148,7 @@ async def cmd_chat(args: argparse.Namespace) -> int:
 async def cmd_index(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
-        engine = await _open(progress=True, rebuild=True)
+        engine = await _open(progress=True, rebuild=True, vectors="wait")
     except ReloadError as e:
         print(f"sanad index: nothing usable was indexed: {e.reason}", file=sys.stderr)
         for file, reason in (e.report.skipped if e.report else ()):
@@ -138,10 +156,12 @@ async def cmd_index(args: argparse.Namespace) -> int:
         print("The previous database, if any, is untouched.", file=sys.stderr)
         return 1
     r, corpus, database = engine.last_report, engine.corpus_dir, engine.store.path
+    status = engine.embedding_status()
     await engine.close()
     print(f"indexed {r.documents} documents, {r.paragraphs} paragraphs, {r.sentences} sentences "
           f"in {time.perf_counter() - t0:.2f} s")
     print(f"  corpus:   {corpus}\n  database: {database}")
+    print(f"  sentence vectors: {status.state.value} ({status.done} of {status.total}) {status.detail}".rstrip())
     for file, reason in r.skipped:
         print(f"  skipped {file}: {reason}")
     if r.warning:
@@ -150,42 +170,80 @@ async def cmd_index(args: argparse.Namespace) -> int:
 
 
 async def cmd_eval(args: argparse.Namespace) -> int:
+    from retrieval import Snapshot
+    from retrieval.calibration import calibrate, signals
     from retrieval.evaluate import ablations, baselines, evaluate, load_questions
 
-    engine = await _open()
     try:
-        questions = load_questions(args.file)
-        snapshot = engine.snapshot
-        rows = [evaluate(snapshot, questions, engine.policy)] + baselines(snapshot, questions, all_setups=args.compare)
-        extra = ablations(snapshot, questions) if args.ablations else []
+        loaded = load_questions(args.file, holdout=args.holdout)
+    except (OSError, ValueError, KeyError) as e:
+        print(f"sanad eval: cannot read question file {args.file}: {e}", file=sys.stderr)
+        return 2
+    questions = loaded.questions
+    engine = await _open(vectors="off" if loaded.documents else "wait")
+    try:
+        if loaded.documents:  # a SQuAD file brings its corpus; its vectors are cached in Sanad's database
+            snapshot = await asyncio.to_thread(Snapshot.build, loaded.documents)
+            semantic = await asyncio.to_thread(_semantic_for, snapshot, engine.store.path)
+        else:
+            snapshot, semantic = engine.snapshot, engine.semantic
+        rows = [evaluate(snapshot, questions, engine.policy, semantic)]
+        rows += baselines(snapshot, questions, all_setups=args.compare, semantic=semantic)
+        extra = ablations(snapshot, questions, semantic) if args.ablations else []
+        fitted = calibrate(*signals(snapshot, questions, semantic, engine.policy)) \
+            if args.calibrate and semantic is not None else None
     finally:
         await engine.close()
     if args.json:
         print(json.dumps({"questions": len(questions), "systems": [r.as_dict() for r in rows],
-                          "ablations": [r.as_dict() for r in extra]}, ensure_ascii=False))
+                          "ablations": [r.as_dict() for r in extra],
+                          "calibration": None if fitted is None else {
+                              "decline_model": fitted.weights, "answer_probability": fitted.threshold}},
+                         ensure_ascii=False))
         return 0
-    n_ans = sum(1 for q in questions if q.gold)
+    n_ans = sum(1 for q in questions if q.answerable)
     print(f"{len(questions)} questions ({n_ans} answerable, {len(questions) - n_ans} unanswerable), "
           f"{len(snapshot)} sentences")
     _table(rows)
     if extra:
         print("\nSanad with one choice changed:")
         _table(extra)
+    if fitted is not None:
+        print(f"\ncalibrated decline model: decline_model={tuple(round(w, 3) for w in fitted.weights)}, "
+              f"answer_probability={fitted.threshold} (on this set: {fitted.declined:.0%} of unanswerable "
+              f"declined, {fitted.wrongly_declined:.1%} of answerable)")
     misses = rows[0].misses
-    print(f"\nSanad's misses ({len(misses)}):" if misses else "\nSanad's misses: none")
-    for m in misses:
-        print(f"  {m['id']}: {m['q']}\n      expected: {m['expected']}  (rank {m.get('rank')})\n      first: {m['first'][:120]}")
+    if args.misses:
+        print(f"\nSanad's misses ({len(misses)}):" if misses else "\nSanad's misses: none")
+        for m in misses:
+            print(f"  {m['id']}: {m['q']}\n      expected: {m['expected'][:120]}  (rank {m.get('rank')})\n"
+                  f"      first: {m['first'][:120]}")
     return 0
 
 
+def _semantic_for(snapshot, db_path):
+    """The model and the snapshot's vectors, embedding what the cache lacks (a bar on stderr); None without a model."""
+    from retrieval.embedding import load_embedder
+    from retrieval.vectors import Semantic, VectorCache, embed_missing, load_vectors
+
+    embedder, why = load_embedder()
+    if embedder is None:
+        print(f"sanad eval: meaning search is off ({why}); Sanad uses words alone.", file=sys.stderr)
+        return None
+    with VectorCache(db_path) as cache:
+        embed_missing(snapshot, embedder, cache, progress=sys.stderr.isatty())
+        vectors, _ = load_vectors(snapshot, cache, embedder.model)
+    return Semantic(embedder, vectors) if vectors is not None else None
+
+
 def _table(rows) -> None:
-    print(f"{'set-up':48} {'hit@1':>6} {'hit@3':>6} {'MRR@5':>6} {'declined':>9} {'wrongly declined':>17} "
+    print(f"{'set-up':52} {'hit@1':>6} {'hit@3':>6} {'MRR@5':>6} {'declined':>9} {'wrongly declined':>17} "
           f"{'decline P/R':>12}")
     for r in rows:
         if "not installed" in r.name:
-            print(f"{r.name:48}")
+            print(f"{r.name:52}")
             continue
-        print(f"{r.name:48} {r.hit1:6.2f} {r.hit3:6.2f} {r.mrr5:6.2f} {f'{r.declined}/{r.unanswerable}':>9} "
+        print(f"{r.name:52} {r.hit1:6.3f} {r.hit3:6.3f} {r.mrr5:6.3f} {f'{r.declined}/{r.unanswerable}':>9} "
               f"{r.wrongly_declined:>17} {f'{r.decline_precision:.2f}/{r.decline_recall:.2f}':>12}")
 
 
@@ -214,10 +272,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("chat", help="interactive questions in the terminal")
     p.add_argument("--top", type=int, default=3)
     sub.add_parser("index", help="(re)build the database from the corpus folder")
-    p = sub.add_parser("eval", help="score on a question file beside BM25 baselines")
+    p = sub.add_parser("eval", help="score on a question file (.jsonl, or SQuAD .json) beside off-the-shelf set-ups")
     p.add_argument("file")
     p.add_argument("--compare", action="store_true", help="all four off-the-shelf set-ups, not only whitespace rank-bm25")
-    p.add_argument("--ablations", action="store_true", help="also Sanad with one analysis/ranking choice changed")
+    p.add_argument("--ablations", action="store_true", help="also Sanad with one stage or feature switched off")
+    p.add_argument("--holdout", type=float, default=0.0, metavar="SHARE",
+                   help="SQuAD files: leave this share of the articles out (0.25: those at 3, 7, 11, ...)")
+    p.add_argument("--calibrate", action="store_true", help="fit the decline model on this set and print it")
+    p.add_argument("--misses", action="store_true", help="list the questions Sanad missed")
     p.add_argument("--json", action="store_true")
     sub.add_parser("bench", help="speed figures (see `sanad bench --help`)")
     p = sub.add_parser("serve", help="run the Telegram bot (long polling, or --webhook)")

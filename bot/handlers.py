@@ -176,7 +176,8 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/about: what the corpus holds and when it was last built."""
     if update.effective_message is None:
         return
-    info = get_state(context).engine.info()
+    engine = get_state(context).engine
+    info = engine.info()
     built = getattr(info, "built_at", None)
     built_text = built.strftime("%Y-%m-%d %H:%M") + " UTC" if hasattr(built, "strftime") else str(built)
     await reply_html(
@@ -186,8 +187,20 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             paragraphs=num(info.paragraphs),
             sentences=num(info.sentences),
             built_at=escape(built_text),
+            semantic=semantic_text(engine),
         ),
     )
+
+
+def semantic_text(engine) -> str:
+    """The /about line on meaning search: on, being prepared (how far), or off."""
+    status = engine.embedding_status() if hasattr(engine, "embedding_status") else None
+    state = getattr(getattr(status, "state", None), "value", "off")
+    if state == "ready":
+        return texts.SEMANTIC_READY
+    if state == "embedding":
+        return texts.SEMANTIC_EMBEDDING.format(done=num(status.done), total=num(status.total))
+    return texts.SEMANTIC_OFF
 
 
 async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -64,8 +64,12 @@ ABOUT = (
     "عدد المستندات: {documents}\n"
     "عدد الفقرات: {paragraphs}\n"
     "عدد الجمل: {sentences}\n"
-    "آخر تحديث للفهرس: {built_at}"
+    "آخر تحديث للفهرس: {built_at}\n"
+    "البحث بالمعنى: {semantic}"
 )
+SEMANTIC_READY = "مفعّل"
+SEMANTIC_EMBEDDING = "قيد التجهيز ({done} من {total} جملة)؛ أجيب بالكلمات حتى يكتمل"
+SEMANTIC_OFF = "غير مفعّل؛ أجيب بمطابقة الكلمات"
 
 
 # Admin

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 
 from .candidates import gather
 from .decision import Confidence, Decision, Reason, decide
-from .expansion import expand
+from .expansion import Expansion, expand
 from .extracts import DocInfo, Extract, distinct, extract, highlight, suggestions
-from .features import measure
-from .question import parse, question_kind
+from .features import Features, measure
+from .question import ParsedQuestion, parse, question_kind
 from .ranking import rank
 from .snapshot import Snapshot
 from .vectors import Semantic
 
-__all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy", "Confidence", "Reason", "highlight"]
+__all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy", "Confidence", "Reason", "highlight", "judge", "Judgement"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +61,8 @@ class Policy:
     lexical_weight: float = 0.3  # fused score: z(lexical score) ...
     similarity_weight: float = 0.35  # ... + z(similarity of the sentence) ...
     context_weight: float = 0.35  # ... + z(similarity of the sentence with its neighbours)
-    decline_model: tuple[float, float, float] = (-40.0, 6.0, 45.0)  # logistic (bias, best coverage, best similarity)
-    answer_probability: float = 0.5  # answer when the model's P(answerable) reaches this
+    decline_model: tuple[float, float, float] = (-92.82, 9.359, 107.55)  # logistic (bias, best coverage, best similarity)
+    answer_probability: float = 0.277  # answer when the model's P(answerable) reaches this
     extract_similarity_gap: float = 0.03  # further extracts: this close to the best similarity (or covering enough)
 
 
@@ -75,27 +75,44 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     `semantic` (the snapshot's complete sentence vectors and the model) adds meaning to words."""
     parsed = parse(question, snapshot.index.analyzer)
     if not parsed.text:
-        return Answer(parsed.text, False, Confidence.NONE, (), False, reason=Reason.EMPTY)
+        return Answer(parsed.text, False, Confidence.NONE, (), False, suggestions(snapshot, []), Reason.EMPTY)
+    run = judge(snapshot, parsed, policy, semantic, k=max(policy.candidates, (offset + top) * 4))
+    if not run.decision.answered:
+        return Answer(parsed.text, False, run.decision.confidence, (), False,
+                      suggestions(snapshot, [f for _, f in run.ranked]), run.decision.reason)
+    return _page(snapshot, run, policy, top, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """Every stage's output for one question (what `answer` pages, what calibration reads)."""
+
+    question: ParsedQuestion
+    expansions: list[Expansion]
+    ranked: list[tuple[float, Features]]
+    decision: Decision
+
+
+def judge(snapshot: Snapshot, parsed: ParsedQuestion, policy: Policy = DEFAULT_POLICY,
+          semantic: Semantic | None = None, *, k: int | None = None) -> Judgement:
+    """The stages from the parsed question to the decision."""
     expansions = expand(snapshot, parsed.terms, policy)
-    similarities = semantic.similarities(parsed.text) if semantic is not None else None
-    found = gather(snapshot, expansions, k=max(policy.candidates, (offset + top) * 4),
-                   similarities=similarities, dense_k=policy.dense_candidates)
+    similarities = semantic.similarities(parsed.text) if semantic is not None and len(snapshot) else None
+    found = gather(snapshot, expansions, k=k or policy.candidates, similarities=similarities,
+                   dense_k=policy.dense_candidates)
     features = measure(snapshot, parsed, expansions, found, similarities)
     ranked = rank(features, policy, semantic=similarities is not None)
-    top_similarity = float(similarities.max()) if similarities is not None and len(similarities) else None
-    decision = decide(ranked, parsed, expansions, policy, top_similarity=top_similarity)
-    if not decision.answered:
-        return Answer(parsed.text, False, decision.confidence, (), False,
-                      suggestions(snapshot, [f for _, f in ranked]), decision.reason)
-    return _page(snapshot, decision, ranked, expansions, policy, top, offset, parsed.text)
+    top_similarity = float(similarities.max()) if similarities is not None else None
+    return Judgement(parsed, expansions, ranked, decide(ranked, parsed, expansions, policy,
+                                                        top_similarity=top_similarity))
 
 
-def _page(snapshot: Snapshot, decision: Decision, ranked, expansions, policy: Policy, top: int, offset: int,
-          question: str) -> Answer:
+def _page(snapshot: Snapshot, run: Judgement, policy: Policy, top: int, offset: int) -> Answer:
     """The requested page of distinct extracts, the lead first."""
-    scores = {id(f): s for s, f in ranked}
+    decision, expansions = run.decision, run.expansions
+    scores = {id(f): s for s, f in run.ranked}
     chosen = distinct(list(decision.eligible), policy, offset + top + 1)
     page = chosen[offset:offset + top]
     forms = {f for e in expansions for f in e.forms}
     extracts = tuple(extract(snapshot, f, offset + i + 1, scores[id(f)], forms) for i, f in enumerate(page))
-    return Answer(question, True, decision.confidence, extracts, len(chosen) > offset + top, (), decision.reason)
+    return Answer(run.question.text, True, decision.confidence, extracts, len(chosen) > offset + top, (), decision.reason)

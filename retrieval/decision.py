@@ -51,6 +51,7 @@ class Decision:
     lead: Features | None = None
     eligible: tuple[Features, ...] = ()  # candidates that may be quoted, best first
     probability: float | None = None  # the calibrated model's P(answerable), with vectors
+    signals: tuple[float, float] | None = None  # what the model read: best coverage, best similarity
 
 
 def decide(ranked: list[tuple[float, Features]], question: ParsedQuestion, expansions: list[Expansion],
@@ -61,7 +62,9 @@ def decide(ranked: list[tuple[float, Features]], question: ParsedQuestion, expan
     candidates = [f for _, f in ranked]
     kind_ok = [f for f in candidates if f.holds or not required]
     if top_similarity is not None:
-        return _calibrated(kind_ok, candidates, policy, top_similarity)
+        # Meaning ranks well enough that the kind is a bonus in the ranking, not a filter on the lead:
+        # a كم/متى question is declined only when no candidate at all holds a number/time.
+        return _calibrated(candidates if kind_ok else [], candidates, policy, top_similarity)
     own = set().union(*(e.own for e in expansions)) if expansions else set()
     fit = [f for f in kind_ok if f.coverage >= policy.extract_coverage
            and (f.terms & own or f.coverage >= policy.guess_coverage)]
@@ -89,10 +92,11 @@ def _calibrated(kind_ok: list[Features], candidates: list[Features], policy: "Po
         return Decision(False, reason, Confidence.NONE)
     best_coverage = max(f.coverage for f in kind_ok)
     p = answer_probability(best_coverage, top_similarity, policy)
+    signals = (best_coverage, top_similarity)
     if p < policy.answer_probability:
-        return Decision(False, Reason.NOT_CLOSE_ENOUGH, Confidence.NONE, probability=p)
+        return Decision(False, Reason.NOT_CLOSE_ENOUGH, Confidence.NONE, probability=p, signals=signals)
     lead = kind_ok[0]
     confidence = Confidence.HIGH if p >= 0.9 else Confidence.MEDIUM if p >= 0.7 else Confidence.LOW
     floor = top_similarity - policy.extract_similarity_gap
     rest = tuple(f for f in kind_ok[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
-    return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest), p)
+    return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest), p, signals)

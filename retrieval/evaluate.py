@@ -23,8 +23,10 @@ from .answer import Policy, answer
 from .questions import Question, QuestionSet, load_questions
 from .arabic import analyze
 from .snapshot import Snapshot, sentence_texts
+from .vectors import Semantic
 
-__all__ = ["Question", "Scores", "load_questions", "evaluate", "baselines", "ablations", "gold_match"]
+__all__ = ["Question", "QuestionSet", "Scores", "load_questions", "evaluate", "baselines", "ablations", "gold_match",
+           "answers", "score"]
 
 K = 5  # ranks scored (MRR@5)
 
@@ -114,15 +116,16 @@ def _expected(snapshot: Snapshot, question: Question) -> str:
     return next((snapshot.text(p) for p in range(len(snapshot)) if answers(snapshot, question, p)), f"{doc}@{at}")
 
 
-def sanad_system(snapshot: Snapshot, policy: Policy = Policy()) -> System:
+def sanad_system(snapshot: Snapshot, policy: Policy = Policy(), semantic: Semantic | None = None) -> System:
     def run(question: str) -> tuple[bool, list[int]]:
-        a = answer(snapshot, question, top=K, policy=policy)
+        a = answer(snapshot, question, top=K, policy=policy, semantic=semantic)
         return a.answered, [e.position for e in a.extracts]
     return run
 
 
-def evaluate(snapshot: Snapshot, questions: list[Question], policy: Policy = Policy()) -> Scores:
-    return score("Sanad", sanad_system(snapshot, policy), questions, snapshot)
+def evaluate(snapshot: Snapshot, questions: list[Question], policy: Policy = Policy(),
+             semantic: Semantic | None = None) -> Scores:
+    return score("Sanad", sanad_system(snapshot, policy, semantic), questions, snapshot)
 
 
 # ------------------------------------------------------------------ off-the-shelf set-ups
@@ -178,8 +181,43 @@ def _bm25s_system(texts: list[str]) -> System | None:
     return run
 
 
-def baselines(snapshot: Snapshot, questions: list[Question], *, all_setups: bool = True) -> list[Scores]:
-    """Figures for the off-the-shelf set-ups over the same sentences (just whitespace rank-bm25 unless all)."""
+def _dense_system(semantic: Semantic) -> System:
+    """The embedding model alone: cosine similarity, best first; it never declines."""
+    def run(question: str) -> tuple[bool, list[int]]:
+        sims = semantic.similarities(question)
+        return True, [int(i) for i in np.argsort(-sims, kind="stable")[:K]]
+    return run
+
+
+def _fusion_system(texts: list[str], semantic: Semantic, lexical_share: float = 0.3) -> System | None:
+    """bm25s + Snowball fused with the embedding model: z-scores over all sentences, 0.3 / 0.7."""
+    try:
+        import bm25s
+        import Stemmer
+    except ImportError:
+        return None
+    stemmer = Stemmer.Stemmer("arabic")
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
+
+    def z(x: np.ndarray) -> np.ndarray:
+        return (x - x.mean()) / x.std() if x.std() > 0 else x * 0
+
+    def run(question: str) -> tuple[bool, list[int]]:
+        tokens = bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+        lexical = np.zeros(len(texts))
+        if tokens.vocab:
+            docs, scores = retriever.retrieve(tokens, k=len(texts), show_progress=False)
+            lexical[docs[0]] = scores[0]
+        fused = lexical_share * z(lexical) + (1 - lexical_share) * z(semantic.similarities(question))
+        return True, [int(i) for i in np.argsort(-fused, kind="stable")[:K]]
+    return run
+
+
+def baselines(snapshot: Snapshot, questions: list[Question], *, all_setups: bool = True,
+              semantic: Semantic | None = None) -> list[Scores]:
+    """Figures for the off-the-shelf set-ups over the same sentences (just whitespace rank-bm25 unless all);
+    with `semantic`, also the embedding model alone and fused with bm25s."""
     texts = sentence_texts(list(snapshot.documents))
     systems: list[tuple[str, System | None]] = [("rank-bm25, whitespace tokens", _bm25_system(str.split, texts))]
     if all_setups:
@@ -188,22 +226,34 @@ def baselines(snapshot: Snapshot, questions: list[Question], *, all_setups: bool
             ("SQLite FTS5 unicode61 remove_diacritics (OR)", _fts5_system(texts)),
             ("bm25s + Snowball Arabic (PyStemmer)", _bm25s_system(texts)),
         ]
+        if semantic is not None:
+            systems += [("multilingual-e5-small 4-bit, cosine", _dense_system(semantic)),
+                        ("bm25s + e5, z-scores fused 0.3 / 0.7", _fusion_system(texts, semantic))]
     return [score(name, system, questions, snapshot) if system else Scores(f"{name}: not installed")
             for name, system in systems]
 
 
-def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
-    """Sanad with one choice changed at a time, to show which choices the figures support."""
-    texts = sentence_texts(list(snapshot.documents))
+def ablations(snapshot: Snapshot, questions: list[Question], semantic: Semantic | None = None) -> list[Scores]:
+    """Sanad with one stage or feature switched off at a time, to show which the figures support."""
     base = Policy()
     out = []
+    if semantic is not None:
+        for name, policy, sem in (
+            ("no meaning at all (words only, lexical decline rules)", base, None),
+            ("no dense candidates (vectors only rerank BM25's)", Policy(dense_candidates=0), semantic),
+            ("no neighbour similarity", Policy(context_weight=0.0), semantic),
+            ("no sentence similarity (neighbourhood only)", Policy(similarity_weight=0.0), semantic),
+            ("no lexical score in the ranking", Policy(lexical_weight=0.0), semantic),
+            ("never decline (calibrated threshold 0)", Policy(answer_probability=0.0), semantic),
+        ):
+            out.append(score(name, sanad_system(snapshot, policy, sem), questions, snapshot))
     for name, stemmer in (("stemmer: none (normalisation only)", "none"), ("stemmer: Snowball Arabic", "snowball")):
         try:
             other = Snapshot.build(list(snapshot.documents), analyzer=partial(analyze, stemmer=stemmer))
         except ImportError:
             out.append(Scores(f"{name}: not installed"))
             continue
-        out.append(score(name, sanad_system(other, base), questions, snapshot))
+        out.append(score(name, sanad_system(other, base, semantic), questions, snapshot))
     for name, policy in (
         ("no spelling variants (nor clitic forms, nor transliteration)", Policy(variant_weight=0.0)),
         ("no coverage rerank (BM25 order)", Policy(coverage_weight=0.0)),
@@ -213,5 +263,5 @@ def ablations(snapshot: Snapshot, questions: list[Question]) -> list[Scores]:
         ("no stricter bar for guessed spellings alone", Policy(guess_coverage=0.0)),
         ("no near-synonyms (data/synonyms.txt)", Policy(synonym_weight=0.0)),
     ):
-        out.append(score(name, sanad_system(snapshot, policy), questions, snapshot))
+        out.append(score(name, sanad_system(snapshot, policy, semantic), questions, snapshot))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,8 @@ import numpy as np
 from .embedding import Embedder
 from .snapshot import Snapshot
 
-__all__ = ["VectorCache", "SentenceVectors", "Semantic", "EmbedReport", "passage_text", "embed_missing", "load_vectors"]
+__all__ = ["VectorCache", "SentenceVectors", "Semantic", "EmbedReport", "passage_text", "pending", "embed_pending",
+           "embed_missing", "load_vectors"]
 
 BATCH = 32  # sentences embedded (and committed) together
 _LOOKUP = 500  # keys per SELECT ... IN
@@ -107,35 +108,42 @@ def _texts(snapshot: Snapshot, model: str) -> tuple[list[bytes], dict[bytes, str
     return keys, texts
 
 
-def _batches(items: list[bytes], size: int) -> Iterator[list[bytes]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
+def pending(snapshot: Snapshot, model: str, cache: VectorCache) -> list[tuple[bytes, str]]:
+    """(key, text) of every distinct sentence text of the snapshot with no vector in the cache."""
+    keys, texts = _texts(snapshot, model)
+    return [(k, texts[k]) for k in dict.fromkeys(cache.missing(keys))]
 
 
-def embed_missing(snapshot: Snapshot, embedder: Embedder, cache: VectorCache, *, progress: bool = False,
-                  on_batch: Callable[[int, int], None] | None = None) -> EmbedReport:
-    """Embed every sentence of the snapshot that the cache lacks, a committed batch at a time.
-    `on_batch(done, todo)` is told after each batch; `progress` shows a bar on stderr."""
-    keys, texts = _texts(snapshot, embedder.model)
-    todo = list(dict.fromkeys(cache.missing(keys)))
+def embed_pending(todo: list[tuple[bytes, str]], embedder: Embedder, cache: VectorCache, *, progress: bool = False,
+                  on_batch: Callable[[int], None] | None = None) -> int:
+    """Embed and store (key, text) pairs a committed batch at a time; `on_batch(done)` after each."""
     bar = None
     if progress and todo:
         from tqdm import tqdm
         bar = tqdm(total=len(todo), desc="embedding sentences", unit="sentence", leave=False)
     done = 0
     try:
-        for batch in _batches(todo, BATCH):
-            vectors = embedder.passages([texts[k] for k in batch])
-            cache.put(list(zip(batch, vectors)))
+        for i in range(0, len(todo), BATCH):
+            batch = todo[i:i + BATCH]
+            vectors = embedder.passages([text for _, text in batch])
+            cache.put([(k, v) for (k, _), v in zip(batch, vectors)])
             done += len(batch)
             if bar:
                 bar.update(len(batch))
             if on_batch:
-                on_batch(done, len(todo))
+                on_batch(done)
     finally:
         if bar:
             bar.close()
-    waiting = set(todo)
+    return done
+
+
+def embed_missing(snapshot: Snapshot, embedder: Embedder, cache: VectorCache, *, progress: bool = False) -> EmbedReport:
+    """Embed every sentence of the snapshot that the cache lacks (a bar on stderr with `progress`)."""
+    todo = pending(snapshot, embedder.model, cache)
+    done = embed_pending(todo, embedder, cache, progress=progress)
+    waiting = {k for k, _ in todo}
+    keys, _ = _texts(snapshot, embedder.model)
     return EmbedReport(len(keys), sum(k not in waiting for k in keys), done)
 
 

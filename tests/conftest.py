@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+# The suite runs on words alone unless a test turns meaning on: embedding every corpus a test builds
+# would take minutes on two cores. tests/test_semantic*.py run the model (or a fake) on small corpora.
+os.environ["SANAD_SEMANTIC"] = "off"
+
 DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
