@@ -60,9 +60,10 @@ class Policy:
     dense_candidates: int = 30  # sentences the vectors add to BM25's candidates (0: no dense retrieval)
     lexical_weight: float = 0.3  # fused score: z(lexical score) ...
     similarity_weight: float = 0.35  # ... + z(similarity of the sentence) ...
-    context_weight: float = 0.35  # ... + z(similarity of the sentence with its neighbours)
-    decline_model: tuple[float, float, float] = (-92.82, 9.359, 107.55)  # logistic (bias, best coverage, best similarity)
-    answer_probability: float = 0.277  # answer when the model's P(answerable) reaches this
+    context_weight: float = 0.35  # ... + z(similarity of the sentence with its neighbours) ...
+    coverage_share: float = 0.2  # ... + z(coverage)
+    decline_model: tuple[float, float, float] = (-92.0, 9.43, 106.43)  # logistic (bias, best coverage, best similarity)
+    answer_probability: float = 0.271  # answer when the model's P(answerable) reaches this
     extract_similarity_gap: float = 0.03  # further extracts: this close to the best similarity (or covering enough)
 
 

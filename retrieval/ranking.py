@@ -1,8 +1,10 @@
 """Stage 5 of the answer path: the candidates in order, best first.
 
 Lexical score: BM25 multiplied up by coverage and, gently, by holding what the question asks for.
-With sentence vectors, that score is fused with the similarity of the sentence and of its paragraph
-neighbourhood: each standardised over the candidates (z-scores), then weighted (Policy).
+With sentence vectors, that score is fused with the similarity of the sentence, the similarity of its
+paragraph neighbourhood, and coverage again: each standardised over the candidates (z-scores), then
+weighted (Policy). Coverage counts twice on purpose: inside the lexical score it scales BM25, here it
+keeps a sentence holding most of the question's words from sinking under a merely similar one.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def rank(features: list[Features], policy: "Policy", *, semantic: bool) -> list[
     if semantic and features:
         scores = (policy.lexical_weight * _z(lexical)
                   + policy.similarity_weight * _z(np.array([f.similarity for f in features]))
-                  + policy.context_weight * _z(np.array([f.context_similarity for f in features])))
+                  + policy.context_weight * _z(np.array([f.context_similarity for f in features]))
+                  + policy.coverage_share * _z(np.array([f.coverage for f in features])))
     else:
         scores = lexical
     order = sorted(range(len(features)), key=lambda i: (-scores[i], features[i].position))
