@@ -1,0 +1,63 @@
+"""The engine with meaning: vectors made as the mode says, served once complete, redone on reload."""
+
+import asyncio
+
+import pytest
+
+from retrieval import Engine
+from retrieval.embedjob import EmbeddingState
+
+
+@pytest.fixture
+def semantic_on(monkeypatch):
+    monkeypatch.setenv("SANAD_SEMANTIC", "on")
+
+
+async def test_wait_embeds_the_corpus_before_answering(tmp_path, corpus_dir, semantic_on):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="wait")
+    try:
+        status = engine.embedding_status()
+        assert status.state is EmbeddingState.READY and status.done == status.total == len(engine.snapshot)
+        assert engine.semantic is not None
+        assert engine.semantic.vectors.matrix.shape[0] == len(engine.snapshot)
+        assert engine.ask("كم جنديا أرسلت كوريا الشمالية إلى روسيا؟").answered
+    finally:
+        await engine.close()
+    # A second opening finds every vector in the database: nothing to embed.
+    again = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="small")
+    try:
+        assert again.embedding_status().state is EmbeddingState.READY
+    finally:
+        await again.close()
+
+
+async def test_background_answers_with_words_until_the_vectors_are_complete(tmp_path, corpus_dir, semantic_on):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="background")
+    try:
+        assert engine.embedding_status().state is EmbeddingState.EMBEDDING
+        assert engine.semantic is None
+        assert engine.ask("كم جنديا أرسلت كوريا الشمالية إلى روسيا؟").answered  # words alone meanwhile
+        await asyncio.wait_for(engine._job_task, 120)
+        assert engine.embedding_status().state is EmbeddingState.READY and engine.semantic is not None
+        before = len(engine.snapshot)
+        (corpus_dir / "new.txt").write_text("عنوان جديد\nافتتحت مدينة النخيل محطة لتحلية المياه بسعة كبيرة.\n",
+                                            encoding="utf-8")
+        await engine.reload()
+        status = engine.embedding_status()
+        assert status.state is EmbeddingState.EMBEDDING and status.total > before
+        assert status.done == before  # the old sentences' vectors are reused: only the new ones are pending
+        await asyncio.wait_for(engine._job_task, 120)
+        assert engine.semantic is not None and engine.semantic.vectors.matrix.shape[0] == len(engine.snapshot)
+    finally:
+        await engine.close()
+
+
+async def test_off_means_words_alone_and_says_why(tmp_path, corpus_dir, monkeypatch):
+    monkeypatch.setenv("SANAD_SEMANTIC", "off")
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="background")
+    try:
+        status = engine.embedding_status()
+        assert status.state is EmbeddingState.OFF and "SANAD_SEMANTIC" in status.detail
+        assert engine.semantic is None and engine.ask("كم جنديا أرسلت كوريا الشمالية إلى روسيا؟").answered
+    finally:
+        await engine.close()

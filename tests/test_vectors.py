@@ -1,0 +1,65 @@
+"""Sentence vectors: cached by model and text, so a reload embeds only new sentences; every batch
+commits, so an interrupted embedding keeps what it finished; incomplete vectors are never served."""
+
+import numpy as np
+import pytest
+
+from retrieval.vectors import BATCH, VectorCache, embed_missing, load_vectors, passage_text, pending
+from tests.test_stages import CONCEPTS, SENTENCES, snapshot_of
+from tests.conftest import ConceptEmbedder
+
+
+def test_what_is_embedded_is_the_title_and_the_sentence():
+    snap = snapshot_of(SENTENCES)
+    assert passage_text(snap, 1) == f"محطة التحلية: {SENTENCES[1]}"
+
+
+def test_vectors_are_served_in_position_order_once_complete(tmp_path):
+    snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        assert load_vectors(snap, cache, model.model) == (None, 0)
+        report = embed_missing(snap, model, cache)
+        assert (report.sentences, report.cached, report.embedded) == (4, 0, 4)
+        vectors, have = load_vectors(snap, cache, model.model)
+    assert have == 4
+    expected = model.passages([passage_text(snap, p) for p in range(4)])
+    assert np.allclose(vectors.matrix, expected)
+    assert np.allclose(vectors.similarities(expected[2]), expected @ expected[2])
+
+
+def test_a_changed_corpus_embeds_only_its_new_sentences(tmp_path):
+    model = ConceptEmbedder(CONCEPTS)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        embed_missing(snapshot_of(SENTENCES), model, cache)
+        model.calls = 0
+        grown = snapshot_of(SENTENCES + ["وسيجري توسيع المحطة العام المقبل."])
+        report = embed_missing(grown, model, cache)
+    assert (report.cached, report.embedded, model.calls) == (4, 1, 1)
+
+
+def test_another_model_does_not_reuse_the_vectors(tmp_path):
+    snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        embed_missing(snap, model, cache)
+        assert len(pending(snap, "another-model", cache)) == 4
+
+
+class Failing(ConceptEmbedder):
+    """Fails on its second batch, as a kill would interrupt it."""
+
+    def passages(self, texts):
+        if self.calls >= BATCH:
+            raise RuntimeError("killed")
+        return super().passages(texts)
+
+
+def test_an_interrupted_embedding_keeps_every_finished_batch(tmp_path):
+    sentences = [f"الجملة رقم {i} عن المحطة." for i in range(BATCH + 5)]
+    snap = snapshot_of(sentences)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        with pytest.raises(RuntimeError):
+            embed_missing(snap, Failing(CONCEPTS), cache)
+        assert len(pending(snap, "fake-concepts", cache)) == len(snap) - BATCH
+        assert load_vectors(snap, cache, "fake-concepts")[0] is None  # incomplete: not served
+        report = embed_missing(snap, ConceptEmbedder(CONCEPTS), cache)
+    assert report.embedded == len(snap) - BATCH
