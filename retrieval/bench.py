@@ -628,9 +628,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--arabic", action="store_true", help="use Sanad's Arabic analyser instead of str.split")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG of median query time against size")
+    parser.add_argument("--semantic", action="store_true",
+                        help="instead: answer time with sentence vectors beside words alone, and embedding speed")
     parser.add_argument("--engine", action="store_true",
                         help="instead: the whole engine per size (build from .jsonl, cold start, reload while serving)")
     args = parser.parse_args(argv)
+    if args.semantic:
+        from .bench_semantic import bench_semantic, format_semantic
+
+        for n in args.sentences:
+            figures = bench_semantic(n, min(args.queries, 300), args.seed, (lambda m: None) if args.json else print)
+            print(json.dumps(asdict(figures)) if args.json else format_semantic(figures))
+        return 0
     if args.engine:
         figures = [bench_engine(n, args.seed, None if args.json else print) for n in args.sentences]
         print(json.dumps([asdict(f) for f in figures]) if args.json else format_engine(figures))
