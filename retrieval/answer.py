@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from .arabic import ARTICLES, normalize, skeleton, term, tokens, transliterate, words
 from .corpus import Document
+from .smalltalk import small_talk
 from .snapshot import Snapshot
 
 __all__ = ["DocInfo", "Extract", "Answer", "answer", "question_kind", "Policy"]
@@ -69,6 +70,7 @@ class Answer:
     extracts: tuple[Extract, ...]
     more: bool
     suggestions: tuple[str, ...] = ()
+    reason: str = ""  # why it is not answered, when known: "empty", "small_talk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,6 +400,9 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
            policy: Policy = DEFAULT_POLICY) -> Answer:
     """Answer a question from the snapshot: a page of extracts, or an honest "not found"."""
     question = question.strip()
+    if not words(question) or small_talk(question) is not None:  # a greeting or thanks: no quotes
+        reason = "small_talk" if words(question) else "empty"
+        return Answer(question, False, "none", (), False, _suggestions(snapshot, []), reason)
     analyze = snapshot.index.analyzer
     groups = _groups(snapshot, analyze(question), policy)
     if not groups or not any(g.forms for g in groups):
