@@ -18,7 +18,7 @@ from telegram import (
     BotCommandScopeChat,
     Update,
 )
-from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -341,6 +341,10 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
     except AnotherInstanceRunning as exc:
         print(f"sanad: {exc}", file=sys.stderr)
         return 3
+    except NetworkError as exc:  # at start-up: the Bot API server cannot be reached
+        print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). "
+              "Check the network and TELEGRAM_API_URL.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # unreadable corpus or database, port in use, ...

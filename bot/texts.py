@@ -104,3 +104,25 @@ STATS = (
 STATS_TOP = "الأسئلة الأكثر تكرارًا:"
 STATS_TOP_UNANSWERED = "أسئلة لم تجد إجابة (ما ينقص المصادر):"
 STATS_NONE = "لا شيء بعد."
+
+# Small talk (plain text: the command line prints it too)
+SMALL_TALK = {
+    "greeting": "وعليكم السلام، أهلًا بك! 👋",
+    "thanks": "العفو، يسعدني أن أساعد! 🌷",
+    "farewell": "مع السلامة، أسعدني حديثك! 👋",
+    "chat": "أنا سند، أجيب عن الأسئلة باقتباس الجمل من مصادري كما وردت.",
+    "too_short": "لم أفهم رسالتك.",
+}
+SMALL_TALK_HOW = (
+    "اكتب سؤالك كاملًا في رسالة، وسأبحث لك في المصادر عن الجمل التي تجيب عنه، "
+    "مثلًا: «متى وقع الحادث؟» أو «كم بلغ عدد المشاركين في القمة؟»."
+)
+
+
+def small_talk_reply(message: str) -> str:
+    """The friendly reply to a greeting, thanks or chat: a word back, then how to ask."""
+    from retrieval.smalltalk import small_talk
+
+    kind = small_talk(message)
+    opening = SMALL_TALK.get(kind.value if kind else "chat", SMALL_TALK["chat"])
+    return f"{opening}\n{SMALL_TALK_HOW}"
