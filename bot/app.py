@@ -33,6 +33,7 @@ from telegram.ext import (
 
 from bot import admin, handlers
 from bot.handlers import BotState
+from bot.paths import provide_corpus
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
@@ -320,6 +321,7 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
 
     settings.require_token()
     configure_logging(settings)
+    provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.db_path, settings.corpus_dir)
     try:
         application = build_application(settings, engine)

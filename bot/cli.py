@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import texts
+from bot.paths import provide_corpus
 from bot.settings import SettingsError, load_settings
 from retrieval import Answer, Engine, ReloadError, StoreError
 
@@ -81,6 +82,7 @@ def answer_json(a: Answer) -> dict:
 async def _open(progress: bool = False, rebuild: bool = False) -> Engine:
     """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus."""
     settings = load_settings()
+    provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild)
     if not Path(settings.corpus_dir).is_dir():  # a mistyped SANAD_CORPUS must not pass for the old corpus
         print(f"sanad: warning: the corpus folder {settings.corpus_dir} does not exist; answering from the "
