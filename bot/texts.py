@@ -126,3 +126,15 @@ def small_talk_reply(message: str) -> str:
     kind = small_talk(message)
     opening = SMALL_TALK.get(kind.value if kind else "chat", SMALL_TALK["chat"])
     return f"{opening}\n{SMALL_TALK_HOW}"
+
+# Buttons
+MORE_ALREADY_SHOWN = "عرضتُ هذه النتائج من قبل، وهي في الرسالة التالية."
+CHOSEN = "✓ "  # before the 👍/👎 the user chose
+
+# The bot's profile ("What can this bot do?" and the short line on its page); Telegram's limits: 512 / 120
+DESCRIPTION = (
+    "سند يجيب عن أسئلتك بالعربية باقتباس الجمل من مصادره كما وردت، مع ذكر المصدر والعنوان "
+    "والتاريخ والفقرة، ولا يكتب من عنده شيئًا. وإذا لم يجد في المصادر جوابًا قال ذلك بصراحة.\n\n"
+    "اكتب سؤالك في رسالة، أو استدعه في مجموعة بالأمر /ask أو بذكر اسمه."
+)
+SHORT_DESCRIPTION = "أجيب عن أسئلتك بالعربية باقتباسات موثّقة من المصادر، مع ذكر المصدر والتاريخ."
