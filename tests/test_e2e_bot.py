@@ -156,14 +156,19 @@ async def test_groups_answer_only_when_addressed(start_bot, botapi_server) -> No
     assert plain_reply.ok
 
 
+async def answered_in_private(bot: RunningBot) -> tuple[dict, Call, dict, dict]:
+    """USER asks QUESTION in private: the chat, the bot's reply, the answer message, its «المزيد» button."""
+    chat = bot.server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = bot.server.message(chat, reply.result["message_id"])
+    return chat, reply, answer_msg, next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+
+
 async def test_more_and_context_buttons(start_bot, botapi_server) -> None:  # noqa: F811
     bot = await start_bot()
     server = botapi_server
-    chat = server.private(USER)
-    _, reply = await bot.say(chat, USER, QUESTION)
-    answer_msg = server.message(chat, reply.result["message_id"])
+    chat, reply, answer_msg, more = await answered_in_private(bot)
     first_texts = reply.text
-    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
     since = server.mark()
     qid = server.press_button(answer_msg, more["callback_data"], USER)
     await server.wait_for_async(method="answerCallbackQuery", since=since)
@@ -370,10 +375,7 @@ def labels(server: BotAPIServer, chat: Any, message_id: int) -> list[str]:
 async def test_more_pressed_twice_sends_the_next_page_once(start_bot, botapi_server) -> None:  # noqa: F811
     bot = await start_bot()
     server = botapi_server
-    chat = server.private(USER)
-    _, reply = await bot.say(chat, USER, QUESTION)
-    answer_msg = server.message(chat, reply.result["message_id"])
-    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+    chat, _, answer_msg, more = await answered_in_private(bot)
     since = server.mark()
     server.press_button(answer_msg, more["callback_data"], USER)
     await server.wait_for_async(method="sendMessage", chat_id=USER, since=since)
@@ -391,9 +393,8 @@ async def test_more_pressed_twice_sends_the_next_page_once(start_bot, botapi_ser
 async def test_the_chosen_vote_is_shown(start_bot, botapi_server) -> None:  # noqa: F811
     bot = await start_bot()
     server = botapi_server
-    chat = server.private(USER)
-    _, reply = await bot.say(chat, USER, QUESTION)
-    mid = reply.result["message_id"]
+    chat, _, answer_msg, _ = await answered_in_private(bot)
+    mid = answer_msg["message_id"]
     for face, other in (("👍", "👎"), ("👎", "👍")):
         button = next(b for b in buttons(server.message(chat, mid)) if b["text"].endswith(face))
         since = server.mark()
