@@ -10,23 +10,23 @@ from pathlib import PurePath
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
 from bot import texts
-from bot.handlers import get_state, reply_html, reply_pages
+from bot.handlers import SanadContext, get_state, reply_html, reply_pages
+from bot.reasons import arabic_reason
 from bot.ratelimit import Verdict
 from bot.render import Piece, bold, code, escape, num, paginate
-from retrieval import ReloadError, UploadError
+from retrieval import BuildReport, ReloadError, UploadError
 
 log = logging.getLogger(__name__)
 
 ALLOWED_SUFFIXES = (".txt", ".jsonl")
 MAX_SKIPPED_SHOWN = 30
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, SanadContext], Awaitable[None]]
 
 
-def is_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def is_admin(update: Update, context: SanadContext) -> bool:
     """Whether the sender is a Sanad admin (group admins are not, unless listed)."""
     user = update.effective_user
     message = update.effective_message
@@ -39,30 +39,30 @@ def admin_only(handler: Handler) -> Handler:
     """Refuse politely, and log, when a non-admin calls an admin handler."""
 
     @functools.wraps(handler)
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: SanadContext) -> None:
         if is_admin(update, context):
             await handler(update, context)
             return
-        await refuse(update, handler.__name__)
+        await refuse(update, context, handler.__name__)
 
     return guarded
 
 
-async def refuse(update: Update, action: str) -> None:
-    """Log the attempt and tell the sender the action is for Sanad admins only."""
+async def refuse(update: Update, context: SanadContext, action: str) -> None:
+    """Log the attempt (the user by salted hash only) and tell the sender the action is for Sanad admins only."""
     user = update.effective_user
     chat = update.effective_chat
     log.warning(
-        "refused admin action %s from user %s in chat %s",
+        "refused admin action %s from user %s in a %s chat",
         action,
-        user.id if user else None,
-        chat.id if chat else None,
+        await get_state(context).user_hash(user.id) if user else None,
+        chat.type if chat else "unknown",
     )
     if update.effective_message is not None:
         await reply_html(update.effective_message, texts.ADMIN_ONLY)
 
 
-def report_blocks(report: object) -> list[list[Piece]]:
+def report_blocks(report: BuildReport) -> list[list[Piece]]:
     """Counts and skipped files of a BuildReport."""
     blocks: list[list[Piece]] = [
         [
@@ -73,14 +73,14 @@ def report_blocks(report: object) -> list[list[Piece]]:
             )
         ]
     ]
-    warning = getattr(report, "warning", None)
+    warning = report.warning
     if warning:  # a read-only or full disk: the new corpus serves from memory only
-        blocks.append([bold(texts.RELOAD_DB_WARNING), "\n", texts.REASON.format(reason=warning)])
-    skipped = tuple(getattr(report, "skipped", ()) or ())
+        blocks.append([bold(texts.RELOAD_DB_WARNING), "\n", texts.REASON.format(reason=arabic_reason(warning))])
+    skipped = tuple(report.skipped)
     if skipped:
         lines: list[Piece] = [texts.REPORT_SKIPPED.format(count=num(len(skipped)))]
         for name, reason in skipped[:MAX_SKIPPED_SHOWN]:
-            lines.extend(["\n• ", code(str(name)), " — ", str(reason)])
+            lines.extend(["\n• ", code(str(name)), " — ", arabic_reason(str(reason))])
         if len(skipped) > MAX_SKIPPED_SHOWN:
             lines.append(f"\n… (+{num(len(skipped) - MAX_SKIPPED_SHOWN)})")
         blocks.append(lines)
@@ -89,19 +89,19 @@ def report_blocks(report: object) -> list[list[Piece]]:
 
 def _failed_blocks(exc: ReloadError) -> list[list[Piece]]:
     """What an admin is told when a rebuild fails: the reason, and what the build found if it got that far."""
-    blocks: list[list[Piece]] = [[bold(texts.RELOAD_FAILED)], [texts.REASON.format(reason=exc.reason)]]
+    blocks: list[list[Piece]] = [[bold(texts.RELOAD_FAILED)], [texts.REASON.format(reason=arabic_reason(exc.reason))]]
     if exc.report is not None:
         blocks.extend(report_blocks(exc.report))
     return blocks
 
 
-def _seconds(report: object) -> str:
+def _seconds(report: BuildReport) -> str:
     """Build time in seconds, Arabic digits."""
-    return num(f"{float(getattr(report, 'seconds', 0.0)):.1f}")
+    return num(f"{report.seconds:.1f}")
 
 
 @admin_only
-async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload_command(update: Update, context: SanadContext) -> None:
     """/reload: rebuild from the corpus folder while answering from the old index."""
     message = update.effective_message
     state = get_state(context)
@@ -124,7 +124,7 @@ async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @admin_only
-async def remove_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def remove_command(update: Update, context: SanadContext) -> None:
     """/remove <doc id>: take one document out of the corpus."""
     message = update.effective_message
     state = get_state(context)
@@ -156,13 +156,13 @@ def _safe_display_name(name: str | None) -> str:
     return (name or "بلا اسم")[:100]
 
 
-async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def document_upload(update: Update, context: SanadContext) -> None:
     """A .txt/.jsonl document sent by an admin in private joins the corpus."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.document is None:
         return
     if not is_admin(update, context):
-        await refuse(update, "upload")
+        await refuse(update, context, "upload")
         return
     if chat.type != ChatType.PRIVATE:
         await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
@@ -170,7 +170,7 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _upload(update, context)
 
 
-async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _upload(update: Update, context: SanadContext) -> None:
     """Validate, download and hand the document to the engine."""
     message = update.effective_message
     state = get_state(context)
@@ -213,11 +213,11 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             report = await state.engine.add_file(name, data, max_bytes=limit)
         except UploadError as exc:
             log.warning("upload refused: %s", exc.reason)
-            await reject(texts.REASON.format(reason=exc.reason))
+            await reject(texts.REASON.format(reason=arabic_reason(exc.reason)))
             return
         except ReloadError as exc:
             log.warning("reload after upload failed: %s", exc.reason)
-            await reject(texts.REASON.format(reason=exc.reason))
+            await reject(texts.REASON.format(reason=arabic_reason(exc.reason)))
             return
     log.info("upload added: %s documents now", report.documents)
     await reply_pages(
@@ -232,12 +232,12 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @admin_only
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stats_command(update: Update, context: SanadContext) -> None:
     """/stats: question counts, unanswered share, latency, top questions, feedback."""
     message = update.effective_message
     stats = await get_state(context).engine.store.stats(top=5)
-    share = float(getattr(stats, "unanswered_share", 0.0) or 0.0)
-    latency = getattr(stats, "median_latency_ms", None)
+    share = float(stats.unanswered_share or 0.0)
+    latency = stats.median_latency_ms
     header = texts.STATS.format(
         today=num(stats.questions_today),
         total=num(stats.questions_total),

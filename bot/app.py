@@ -18,7 +18,8 @@ from telegram import (
     BotCommandScopeChat,
     Update,
 )
-from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
+from telegram.constants import ParseMode
 from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -26,19 +27,23 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    Defaults,
     InlineQueryHandler,
     MessageHandler,
     filters,
 )
 
-from bot import admin, handlers
-from bot.handlers import BotState
+from bot import admin, handlers, texts
+from bot.handlers import CONTEXT_TYPES, NO_PREVIEW, BotState, SanadContext
+from bot.seams import EngineSeam
+from bot.paths import provide_corpus
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
 PURGE_INTERVAL_SECONDS = 6 * 3600
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
+PURGE_JOB = "sanad-retention-purge"
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 PRIVATE_COMMANDS = [
     BotCommand("help", "طريقة السؤال"),
@@ -117,20 +122,24 @@ def protect_token(token: str | None) -> None:
 
 def build_application(
     settings: Settings,
-    engine: object,
+    engine: EngineSeam,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
 ) -> Application:
-    """The PTB Application wired to the engine, with every handler registered."""
+    """The PTB Application wired to the engine, with every handler registered.
+
+    `serve` calls on_startup and on_shutdown itself (it drives the updater, not run_polling), so they
+    are not registered as post_init / post_shutdown, which only run_polling and run_webhook call.
+    """
     builder = (
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.base_url)
         .base_file_url(settings.base_file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW))
+        .context_types(CONTEXT_TYPES)
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(on_startup)
-        .post_shutdown(on_shutdown)
         # Answering takes milliseconds but each reply is a network round trip: handle updates
         # concurrently, with enough connections, so one slow chat never queues everyone else.
         .concurrent_updates(CONCURRENT_UPDATES)
@@ -142,7 +151,7 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
-    application.bot_data["sanad"] = BotState.create(settings, engine)
+    application.bot_data.state = BotState.create(settings, engine)
     register_handlers(application)
     return application
 
@@ -152,6 +161,7 @@ def register_handlers(application: Application) -> None:
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new = filters.UpdateType.MESSAGE
+    edited = filters.UpdateType.EDITED_MESSAGE  # a corrected question is answered again
     add = application.add_handler
     # Documents are uploads; only private chats (elsewhere they are ignored).
     # Admin commands run without blocking other updates (a reload takes a while).
@@ -164,11 +174,11 @@ def register_handlers(application: Application) -> None:
     add(CommandHandler("help", handlers.help_command, filters=new))
     add(CommandHandler("about", handlers.about, filters=new))
     add(CommandHandler("forgetme", handlers.forget_me, filters=new))
-    add(CommandHandler("ask", handlers.ask_command, filters=new))
+    add(CommandHandler("ask", handlers.ask_command, filters=new | edited))
     add(CommandHandler("auto", handlers.auto_command, filters=new))
     # Plain messages.
-    add(MessageHandler(filters.TEXT & ~filters.COMMAND & private & new, handlers.private_text))
-    add(MessageHandler(filters.TEXT & ~filters.COMMAND & groups & new, handlers.group_text))
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND & private & (new | edited), handlers.private_text))
+    add(MessageHandler(filters.TEXT & ~filters.COMMAND & groups & (new | edited), handlers.group_text))
     add(MessageHandler(filters.COMMAND & private & new, handlers.unknown_command))
     add(
         MessageHandler(
@@ -182,28 +192,38 @@ def register_handlers(application: Application) -> None:
 
 
 async def on_startup(application: Application) -> None:
-    """Set the command menus and start the retention purge (after initialize)."""
+    """Set the command menus and the bot's profile, and schedule the retention purge (after initialize)."""
     await set_commands(application)
-    state: BotState = application.bot_data["sanad"]
-    if state.settings.retention_days > 0:
-        application.bot_data["purge_task"] = asyncio.create_task(
-            _purge_loop(state), name="sanad-retention-purge"
-        )
+    await set_profile(application)
+    state: BotState = application.bot_data.state
+    if state.settings.retention_days > 0 and application.job_queue is not None:
+        # first=1: an interval started "now" is already past when the scheduler reads it, and would
+        # first run a whole interval later
+        application.job_queue.run_repeating(purge_old_questions, interval=PURGE_INTERVAL_SECONDS, first=1,
+                                            name=PURGE_JOB)
 
 
 async def on_shutdown(application: Application) -> None:
-    """Stop the retention purge."""
-    task = application.bot_data.pop("purge_task", None)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+    """Unschedule the retention purge (the job queue itself stops with the application)."""
+    if application.job_queue is not None:
+        for job in application.job_queue.get_jobs_by_name(PURGE_JOB):
+            job.schedule_removal()
+
+
+async def set_profile(application: Application) -> None:
+    """The bot's description ("What can this bot do?") and short description, in Arabic."""
+    for setter, text in ((application.bot.set_my_description, texts.DESCRIPTION),
+                         (application.bot.set_my_short_description, texts.SHORT_DESCRIPTION)):
+        try:
+            await setter(text)
+        except TelegramError as exc:
+            log.warning("setting the bot's description failed: %s", exc.message)
 
 
 async def set_commands(application: Application) -> None:
     """Command menus per scope: private chats, groups, and each admin's private chat."""
     bot = application.bot
-    state: BotState = application.bot_data["sanad"]
+    state: BotState = application.bot_data.state
     scoped = [
         (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
         (GROUP_COMMANDS, BotCommandScopeAllGroupChats()),
@@ -216,16 +236,15 @@ async def set_commands(application: Application) -> None:
             log.warning("set_my_commands for %s failed: %s", scope.type, exc.message)
 
 
-async def _purge_loop(state: BotState) -> None:
-    """Delete question log rows older than the retention period, now and periodically."""
-    while True:
-        try:
-            removed = await state.engine.store.purge_older_than(state.settings.retention_days)
-            if removed:
-                log.info("retention: purged %s old question rows", removed)
-        except Exception:  # noqa: BLE001 - a purge failure must not stop the bot
-            log.exception("retention purge failed")
-        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+async def purge_old_questions(context: SanadContext) -> None:
+    """A JobQueue job: delete question log rows older than the retention period."""
+    state = context.state
+    try:
+        removed = await state.engine.store.purge_older_than(state.settings.retention_days)
+        if removed:
+            log.info("retention: purged %s old question rows", removed)
+    except Exception:  # noqa: BLE001 - a purge failure must not stop the bot
+        log.exception("retention purge failed")
 
 
 # ---------------------------------------------------------------------------
@@ -241,7 +260,7 @@ async def serve(
     install_signal_handlers: bool = True,
 ) -> None:
     """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully."""
-    settings: Settings = application.bot_data["sanad"].settings
+    settings: Settings = application.bot_data.state.settings
     stop = stop_event or asyncio.Event()
     conflict: list[Conflict] = []
 
@@ -320,6 +339,7 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
 
     settings.require_token()
     configure_logging(settings)
+    provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.db_path, settings.corpus_dir, vectors="background")
     try:
         application = build_application(settings, engine)
@@ -341,6 +361,10 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
     except AnotherInstanceRunning as exc:
         print(f"sanad: {exc}", file=sys.stderr)
         return 3
+    except NetworkError as exc:  # at start-up: the Bot API server cannot be reached
+        print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). "
+              "Check the network and TELEGRAM_API_URL.", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except OSError as exc:  # unreadable corpus or database, port in use, ...

@@ -14,10 +14,14 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from bot import texts
+from bot.paths import provide_corpus
 from bot.settings import SettingsError, load_settings
 from retrieval import Answer, Engine, ReloadError, StoreError
 
@@ -39,6 +43,8 @@ def _marked(text: str, spans: Sequence[tuple[int, int]], color: bool) -> str:
 
 def render_text(a: Answer, color: bool) -> str:
     """An answer as terminal text: each extract quoted with its citation."""
+    if a.reason == "small_talk":
+        return texts.small_talk_reply(a.question)
     if not a.answered:
         lines = ["لم أجد في المصادر ما يجيب عن هذا السؤال. جرّب صياغة أخرى بكلمات مختلفة."]
         if a.suggestions:
@@ -63,7 +69,8 @@ def render_text(a: Answer, color: bool) -> str:
 
 def answer_json(a: Answer) -> dict:
     """The machine-readable answer (the schema `sanad ask --json` promises)."""
-    return {"question": a.question, "answered": a.answered, "results": [
+    return {"question": a.question, "answered": a.answered, "confidence": a.confidence, "reason": a.reason,
+            "results": [
         {"rank": e.rank, "text": e.text, "score": float(e.score),
          "doc": {"id": e.doc.id, "file": e.doc.file, "title": e.doc.title, "source": e.doc.source,
                  "date": e.doc.date, "url": e.doc.url},
@@ -76,8 +83,13 @@ async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "s
     """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus.
     One-shot commands embed a few missing sentences now; `sanad index` embeds them all."""
     settings = load_settings()
+    provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild,
                                vectors=vectors)
+    if not Path(settings.corpus_dir).is_dir():  # a mistyped SANAD_CORPUS must not pass for the old corpus
+        print(f"sanad: warning: the corpus folder {settings.corpus_dir} does not exist; answering from the "
+              f"corpus last indexed in {settings.db_path} ({engine.snapshot.corpus_dir or 'unknown folder'})",
+              file=sys.stderr)
     if vectors != "off":
         _say_semantic(engine)
     return engine
@@ -101,9 +113,7 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     try:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
-        for q in questions:
-            if args.question == "-" and not q.strip():
-                continue
+        for q in questions:  # one answer a line, blank lines included, so line N out is line N in
             a = engine.ask(q, top=args.top)
             print(json.dumps(answer_json(a), ensure_ascii=False) if args.json else render_text(a, color), flush=True)
     finally:
@@ -123,11 +133,14 @@ async def cmd_chat(args: argparse.Namespace) -> int:
     except ImportError:
         readline = history = None
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    print(f"سند — {engine.info().documents} وثيقة. اكتب سؤالك، وCtrl-D للخروج.")
+    # input() runs here, on the main thread, with Python's own Ctrl-C handler: asyncio's would only
+    # cancel this task, which cannot end while input() waits for a line.
+    asyncio_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        print(f"سند — {engine.info().documents} وثيقة. اكتب سؤالك، وCtrl-D أو Ctrl-C للخروج.", flush=True)
         while True:
             try:
-                q = await asyncio.to_thread(input, "؟ ")
+                q = input("؟ ")
             except EOFError:
                 print()
                 break
@@ -136,6 +149,7 @@ async def cmd_chat(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print()
     finally:
+        signal.signal(signal.SIGINT, asyncio_handler)
         if readline and history:
             try:
                 readline.write_history_file(history)
@@ -156,6 +170,11 @@ async def cmd_index(args: argparse.Namespace) -> int:
         print("The previous database, if any, is untouched.", file=sys.stderr)
         return 1
     r, corpus, database = engine.last_report, engine.corpus_dir, engine.store.path
+    if r.warning:  # built, but not saved: for a command that exits, nothing was indexed
+        await engine.close()
+        print(f"sanad index: the corpus was read but the database {database} could not be written: "
+              f"{r.warning}", file=sys.stderr)
+        return 1
     status = engine.embedding_status()
     await engine.close()
     print(f"indexed {r.documents} documents, {r.paragraphs} paragraphs, {r.sentences} sentences "
@@ -176,8 +195,12 @@ async def cmd_eval(args: argparse.Namespace) -> int:
 
     try:
         loaded = load_questions(args.file, holdout=args.holdout)
-    except (OSError, ValueError, KeyError) as e:
-        print(f"sanad eval: cannot read question file {args.file}: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"sanad eval: cannot read {args.file}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError, TypeError) as e:  # neither JSON Lines of {"q", "gold"} nor SQuAD JSON
+        print(f"sanad eval: {args.file} is not a question file (one JSON object with \"q\" a line, "
+              f"or a SQuAD-format .json): {e}", file=sys.stderr)
         return 2
     questions = loaded.questions
     engine = await _open(vectors="off" if loaded.documents else "wait")
@@ -259,6 +282,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve_main(webhook_url=args.webhook, port=args.port) or 0
 
 
+def _positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (the error names the option, not the top usage)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:  # the bench has its own options
@@ -268,9 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("ask", help="answer one question (or '-' for one per line on stdin)")
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print JSON (JSON Lines with '-')")
-    p.add_argument("--top", type=int, default=3, help="how many extracts (default 3)")
+    p.add_argument("--top", type=_positive, default=3, help="how many extracts (default 3)")
     p = sub.add_parser("chat", help="interactive questions in the terminal")
-    p.add_argument("--top", type=int, default=3)
+    p.add_argument("--top", type=_positive, default=3)
     sub.add_parser("index", help="(re)build the database from the corpus folder")
     p = sub.add_parser("eval", help="score on a question file (.jsonl, or SQuAD .json) beside off-the-shelf set-ups")
     p.add_argument("file")
@@ -288,8 +322,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return cmd_serve(args)
-    if getattr(args, "top", 3) < 1:
-        parser.error("--top must be at least 1")
     handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "eval": cmd_eval}[args.command]
     try:
         return asyncio.run(handler(args))

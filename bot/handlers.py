@@ -9,11 +9,12 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from telegram import (
     BotCommandScopeChat,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
@@ -24,9 +25,9 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import CallbackContext, ContextTypes, ExtBot
 
 from bot import texts
 from bot.callbacks import (
@@ -39,13 +40,16 @@ from bot.callbacks import (
 )
 from bot.ratelimit import RateLimiter, Verdict
 from bot.render import clean, escape, num, render_answer, render_context, render_inline, shorten
+from bot.seams import EngineSeam
 from bot.settings import Settings
+from retrieval import Answer, EmbeddingState
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 INLINE_RESULTS = 5
 QUESTION_MAX_CHARS = 1000
+PAGES_REMEMBERED = 10_000  # «المزيد» pages already sent, so a second press does not send one twice
 
 
 @dataclass
@@ -53,17 +57,18 @@ class BotState:
     """What handlers share: settings, the engine, limiters and per-database secrets."""
 
     settings: Settings
-    engine: object  # retrieval.Engine (duck-typed so tests can pass a fake)
+    engine: EngineSeam  # retrieval.Engine, or a test's fake
     user_limiter: RateLimiter
     chat_limiter: RateLimiter
     button_limiter: RateLimiter
     upload_limiter: RateLimiter
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    pages_sent: dict[tuple[int, int, int], None] = field(default_factory=dict)  # (chat, question, offset), oldest first
     _codec: CallbackCodec | None = None
     _user_salt: bytes | None = None
 
     @classmethod
-    def create(cls, settings: Settings, engine: object) -> BotState:
+    def create(cls, settings: Settings, engine: EngineSeam) -> BotState:
         """State with limiters sized from the settings."""
         return cls(
             settings=settings,
@@ -96,9 +101,42 @@ class BotState:
         return generation_tag(self.engine.info().built_at)
 
 
-def get_state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    """The shared BotState stored in bot_data."""
-    return context.application.bot_data["sanad"]
+    def first_time(self, chat_id: int, question_id: int, offset: int) -> bool:
+        """True the first time a page of a question is asked for in a chat (a double press is not)."""
+        key = (chat_id, question_id, offset)
+        if key in self.pages_sent:
+            return False
+        self.pages_sent[key] = None
+        if len(self.pages_sent) > PAGES_REMEMBERED:
+            del self.pages_sent[next(iter(self.pages_sent))]
+        return True
+
+
+class SanadData:
+    """The application's bot_data: the shared BotState, set once when the application is built."""
+
+    def __init__(self) -> None:
+        self.state: BotState | None = None
+
+
+class SanadContext(CallbackContext[ExtBot, dict, dict, SanadData]):
+    """The context handlers get (PTB's custom ContextTypes): the shared state, typed."""
+
+    @property
+    def state(self) -> BotState:
+        """The bot's shared state."""
+        state = self.bot_data.state
+        if state is None:
+            raise RuntimeError("the application was not built by bot.app.build_application")
+        return state
+
+
+CONTEXT_TYPES = ContextTypes(context=SanadContext, bot_data=SanadData)
+
+
+def get_state(context: SanadContext) -> BotState:
+    """The shared BotState (context.state)."""
+    return context.state
 
 
 async def reply_pages(
@@ -112,10 +150,8 @@ async def reply_pages(
     for index, page in enumerate(pages):
         last = index == len(pages) - 1
         sent.append(
-            await message.reply_text(
+            await message.reply_text(  # HTML, no link previews: the application's Defaults
                 page,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=NO_PREVIEW,
                 reply_parameters=ReplyParameters(
                     message_id=message.message_id, allow_sending_without_reply=True
                 ),
@@ -134,7 +170,7 @@ async def reply_html(message: Message, text: str) -> Message:
 # Commands
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: SanadContext) -> None:
     """/start: greeting and how to ask."""
     if update.effective_message is None:
         return
@@ -145,7 +181,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await _set_admin_menu(context, chat.id)
 
 
-async def _set_admin_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+async def _set_admin_menu(context: SanadContext, chat_id: int) -> None:
     """Give an admin their command menu (Telegram refuses it before they open the chat)."""
     from bot.app import ADMIN_COMMANDS
 
@@ -155,14 +191,14 @@ async def _set_admin_menu(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> N
         log.warning("setting the admin menu failed: %s", exc.message)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: SanadContext) -> None:
     """/help: how to ask, in private and in groups."""
     if update.effective_message is None:
         return
     await reply_html(update.effective_message, _help_text(update, context))
 
 
-def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+def _help_text(update: Update, context: SanadContext) -> str:
     """Help text, with the admin section for Sanad admins."""
     username = context.bot.username if context.bot.username else "sanad_bot"
     text = texts.HELP.format(mention=escape("@" + username))
@@ -172,14 +208,13 @@ def _help_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
     return text
 
 
-async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def about(update: Update, context: SanadContext) -> None:
     """/about: what the corpus holds and when it was last built."""
     if update.effective_message is None:
         return
     engine = get_state(context).engine
     info = engine.info()
-    built = getattr(info, "built_at", None)
-    built_text = built.strftime("%Y-%m-%d %H:%M") + " UTC" if hasattr(built, "strftime") else str(built)
+    built_text = info.built_at.strftime("%Y-%m-%d %H:%M") + " UTC"
     await reply_html(
         update.effective_message,
         texts.ABOUT.format(
@@ -192,18 +227,17 @@ async def about(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-def semantic_text(engine) -> str:
+def semantic_text(engine: EngineSeam) -> str:
     """The /about line on meaning search: on, being prepared (how far), or off."""
-    status = engine.embedding_status() if hasattr(engine, "embedding_status") else None
-    state = getattr(getattr(status, "state", None), "value", "off")
-    if state == "ready":
+    status = engine.embedding_status()
+    if status.state is EmbeddingState.READY:
         return texts.SEMANTIC_READY
-    if state == "embedding":
+    if status.state is EmbeddingState.EMBEDDING:
         return texts.SEMANTIC_EMBEDDING.format(done=num(status.done), total=num(status.total))
     return texts.SEMANTIC_OFF
 
 
-async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forget_me(update: Update, context: SanadContext) -> None:
     """/forgetme: delete this user's question log rows."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
@@ -218,7 +252,7 @@ async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply_html(message, texts.FORGOT.format(count=num(removed)))
 
 
-async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def ask_command(update: Update, context: SanadContext) -> None:
     """/ask <question> (also /ask@BotName in groups)."""
     message = update.effective_message
     if message is None:
@@ -230,7 +264,7 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await answer_question(update, context, question)
 
 
-async def auto_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def auto_command(update: Update, context: SanadContext) -> None:
     """/auto on|off: group admins let the bot answer every question-like message."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None or user is None:
@@ -246,14 +280,14 @@ async def auto_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply_html(message, texts.AUTO_USAGE.format(state=state_text))
         return
     if not await _is_group_admin(update, context):
-        log.warning("refused /auto from non-admin user %s in chat %s", user.id, chat.id)
+        log.warning("refused /auto from non-admin user %s", await get_state(context).user_hash(user.id))
         await reply_html(message, texts.AUTO_NOT_ADMIN)
         return
     await store.set_chat_setting(chat.id, "auto", arg)
     await reply_html(message, texts.AUTO_SET_ON if arg == "on" else texts.AUTO_SET_OFF)
 
 
-async def _is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def _is_group_admin(update: Update, context: SanadContext) -> bool:
     """Whether the sender administers this group (anonymous admins included)."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is not None and message.sender_chat is not None and chat is not None:
@@ -263,12 +297,12 @@ async def _is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     try:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
-        log.warning("get_chat_member failed for chat %s", chat.id)
+        log.warning("get_chat_member failed in a %s chat", chat.type)
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: SanadContext) -> None:
     """An unknown command in a private chat gets the help text."""
     await help_command(update, context)
 
@@ -320,7 +354,7 @@ def addressed_text(message: Message, bot_id: int, bot_username: str | None) -> s
     return None
 
 
-async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def private_text(update: Update, context: SanadContext) -> None:
     """In a private chat every text message is a question."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -328,7 +362,7 @@ async def private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await answer_question(update, context, message.text)
 
 
-async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def group_text(update: Update, context: SanadContext) -> None:
     """In groups answer only when addressed (or when the chat turned auto-answer on)."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.text is None:
@@ -349,7 +383,7 @@ async def group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await answer_question(update, context, question)
 
 
-async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def not_text(update: Update, context: SanadContext) -> None:
     """Stickers, photos and the like in a private chat: ask for text."""
     if update.effective_message is not None:
         await reply_html(update.effective_message, texts.NOT_TEXT)
@@ -389,13 +423,13 @@ def answer_keyboard(
     codec: CallbackCodec,
     chat_id: int,
     question_id: int | None,
-    answer: object,
+    answer: Answer,
     *,
     offset: int,
     generation: str,
 ) -> InlineKeyboardMarkup | None:
     """Buttons under an answer: context per extract, more, feedback."""
-    if not getattr(answer, "answered", False) or not answer.extracts:
+    if not answer.answered or not answer.extracts:
         return None
     qid = question_id or 0
     rows: list[list[InlineKeyboardButton]] = []
@@ -429,7 +463,7 @@ def answer_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, raw: str) -> None:
+async def answer_question(update: Update, context: SanadContext, raw: str) -> None:
     """Rate-limit, ask the engine, log, and reply with quotes, citations and buttons."""
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     if message is None or chat is None:
@@ -448,6 +482,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, ra
     started = time.perf_counter()
     answer = state.engine.ask(question, top=state.settings.top)
     latency_ms = (time.perf_counter() - started) * 1000
+    if answer.reason == "small_talk":  # a greeting or thanks: a friendly word and how to ask, not logged
+        await reply_html(message, escape(texts.small_talk_reply(question)))
+        return
     question_id = await _log_question(state, chat.id, user.id if user else 0, answer, latency_ms)
     markup = answer_keyboard(
         await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
@@ -461,7 +498,7 @@ def _thread(message: Message) -> int | None:
 
 
 async def _log_question(
-    state: BotState, chat_id: int, user_id: int, answer: object, latency_ms: float
+    state: BotState, chat_id: int, user_id: int, answer: Answer, latency_ms: float
 ) -> int | None:
     """Log the question; storage trouble costs the buttons, never the answer."""
     top_doc = answer.extracts[0].doc.id if answer.answered and answer.extracts else None
@@ -483,7 +520,7 @@ async def _log_question(
 # Buttons
 
 
-async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_callback(update: Update, context: SanadContext) -> None:
     """Dispatch a button press after authenticating its data for this chat."""
     query = update.callback_query
     if query is None:
@@ -496,7 +533,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         action = (await state.codec()).decode(message.chat.id, query.data)
     except InvalidCallback as exc:
-        log.warning("rejected callback data in chat %s: %s", message.chat.id, exc)
+        log.warning("rejected callback data in a %s chat: %s", message.chat.type, exc)
         await query.answer(texts.STALE_BUTTON)
         return
     if state.button_limiter.check(query.from_user.id) is not Verdict.ALLOW:
@@ -518,13 +555,17 @@ async def _question_in_chat(state: BotState, question_id: int, chat_id: int) -> 
     return row[1]
 
 
-async def _show_more(query: object, message: Message, state: BotState, action: More) -> None:
-    """Next page of extracts for the same question, as a new reply."""
+async def _show_more(query: CallbackQuery, message: Message, state: BotState, action: More) -> None:
+    """Next page of extracts for the same question, as a new reply, once: the button then goes."""
     question = await _question_in_chat(state, action.question_id, message.chat.id)
     if question is None:
         await query.answer(texts.STALE_BUTTON)
         return
+    if not state.first_time(message.chat.id, action.question_id, action.offset):
+        await query.answer(texts.MORE_ALREADY_SHOWN)
+        return
     await query.answer()
+    await _edit_buttons(message, lambda b: b.callback_data != query.data)  # this page's «المزيد» is spent
     answer = state.engine.ask(question, top=state.settings.top, offset=action.offset)
     markup = answer_keyboard(
         await state.codec(),
@@ -537,7 +578,7 @@ async def _show_more(query: object, message: Message, state: BotState, action: M
     await reply_pages(message, render_answer(answer, first_page=False), markup=markup)
 
 
-async def _show_context(query: object, message: Message, state: BotState, action: ShowContext) -> None:
+async def _show_context(query: CallbackQuery, message: Message, state: BotState, action: ShowContext) -> None:
     """The paragraph around an extract, if the corpus has not changed since."""
     if action.generation != state.generation():
         await query.answer(texts.STALE_CORPUS, show_alert=True)
@@ -550,8 +591,8 @@ async def _show_context(query: object, message: Message, state: BotState, action
     await reply_pages(message, render_context(ctx))
 
 
-async def _record_feedback(query: object, message: Message, state: BotState, action: Feedback) -> None:
-    """Record 👍/👎 for the question under this answer."""
+async def _record_feedback(query: CallbackQuery, message: Message, state: BotState, action: Feedback) -> None:
+    """Record 👍/👎 for the question under this answer, and show which one was chosen."""
     if await _question_in_chat(state, action.question_id, message.chat.id) is None:
         await query.answer(texts.STALE_BUTTON)
         return
@@ -559,13 +600,41 @@ async def _record_feedback(query: object, message: Message, state: BotState, act
         action.question_id, await state.user_hash(query.from_user.id), action.value
     )
     await query.answer(texts.FEEDBACK_THANKS)
+    chosen = "👍" if action.value > 0 else "👎"
+
+    def marked(button: InlineKeyboardButton) -> InlineKeyboardButton:
+        face = button.text.removeprefix(texts.CHOSEN)
+        if face not in ("👍", "👎"):
+            return button
+        return InlineKeyboardButton(texts.CHOSEN + face if face == chosen else face, callback_data=button.callback_data)
+
+    await _edit_buttons(message, lambda b: True, marked)
+
+
+async def _edit_buttons(
+    message: Message,
+    keep: Callable[[InlineKeyboardButton], bool],
+    change: Callable[[InlineKeyboardButton], InlineKeyboardButton] = lambda b: b,
+) -> None:
+    """Edit the buttons under a message in place: drop those `keep` refuses, `change` the others."""
+    markup = message.reply_markup
+    if markup is None:
+        return
+    rows = [[change(b) for b in row if keep(b)] for row in markup.inline_keyboard]
+    new = InlineKeyboardMarkup([row for row in rows if row])
+    if new == markup:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=new)
+    except BadRequest as exc:  # "message is not modified" (two presses at once), or too old to edit
+        log.debug("buttons not edited: %s", exc.message)
 
 
 # ---------------------------------------------------------------------------
 # Inline mode
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: SanadContext) -> None:
     """@BotName question: offer the top extracts, each inserting quote and citation."""
     query = update.inline_query
     if query is None:
@@ -587,11 +656,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                     id=f"{extract.position}"[:64],
                     title=shorten(extract.doc.title or extract.doc.file, 100) or "…",
                     description=shorten(extract.text, 200),
-                    input_message_content=InputTextMessageContent(
-                        render_inline(extract),
-                        parse_mode=ParseMode.HTML,
-                        link_preview_options=NO_PREVIEW,
-                    ),
+                    input_message_content=InputTextMessageContent(render_inline(extract)),  # HTML: Defaults
                 )
             )
     await query.answer(results, cache_time=60)
@@ -601,7 +666,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 # Errors
 
 
-async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def error_handler(update: object, context: SanadContext) -> None:
     """Log the error with its traceback and tell the user politely, never the traceback."""
     log.error("error while handling an update", exc_info=context.error)
     if not isinstance(update, Update):
@@ -616,7 +681,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         log.warning("could not send the error notice")
 
 
-def _was_addressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def _was_addressed(update: Update, context: SanadContext) -> bool:
     """Whether a group message was meant for the bot (so an error notice is welcome)."""
     message = update.effective_message
     if message is None:

@@ -10,9 +10,10 @@ from typing import Any
 
 import tomllib
 
+from bot.paths import bundled, default_corpus, default_db
+
 DEFAULT_API_URL = "https://api.telegram.org"
 CONFIG_ENV = "SANAD_CONFIG"
-_REPO_CONFIG = Path(__file__).resolve().parent.parent / "config" / "sanad.toml"
 
 
 class SettingsError(ValueError):
@@ -26,8 +27,8 @@ class Settings:
     token: str | None = field(default=None, repr=False)
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
-    db_path: Path = Path("var/sanad.sqlite3")
-    corpus_dir: Path = Path("seeds")
+    db_path: Path = field(default_factory=default_db)  # the per-user data folder (bot/paths.py)
+    corpus_dir: Path = field(default_factory=default_corpus)
     retention_days: int = 90
     top: int = 3
     rate_limit: int = 10
@@ -101,13 +102,13 @@ def _api_url(value: str, name: str) -> str:
 
 
 def _config_path(env: Mapping[str, str]) -> Path | None:
-    """Find the TOML defaults: $SANAD_CONFIG, ./config/sanad.toml, or the repository's."""
+    """Find the TOML defaults: $SANAD_CONFIG, ./config/sanad.toml, or the bundled one."""
     if env.get(CONFIG_ENV):
         path = Path(env[CONFIG_ENV])
         if not path.is_file():
             raise SettingsError(f"{CONFIG_ENV} points to {path}, which is not a file")
         return path
-    for path in (Path.cwd() / "config" / "sanad.toml", _REPO_CONFIG):
+    for path in (Path.cwd() / "config" / "sanad.toml", bundled("config") / "sanad.toml"):
         if path.is_file():
             return path
     return None
@@ -129,8 +130,8 @@ def _from_toml(path: Path) -> dict[str, Any]:
         out["api_url"] = _api_url(str(telegram["api_url"]), "telegram.api_url")
     if "admin_ids" in telegram:
         out["admin_ids"] = parse_admin_ids(telegram["admin_ids"], "telegram.admin_ids")
-    # Relative paths in the file are relative to the project folder (the config folder's parent),
-    # so `sanad` finds seeds/ and var/ from any working directory.
+    # Relative paths in the file are relative to the folder that holds the file's folder (for
+    # config/sanad.toml, the project folder), whatever the working directory.
     root = path.resolve().parent.parent
     if "db" in storage:
         out["db_path"] = root / storage["db"]

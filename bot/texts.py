@@ -108,3 +108,37 @@ STATS = (
 STATS_TOP = "الأسئلة الأكثر تكرارًا:"
 STATS_TOP_UNANSWERED = "أسئلة لم تجد إجابة (ما ينقص المصادر):"
 STATS_NONE = "لا شيء بعد."
+
+# Small talk (plain text: the command line prints it too)
+SMALL_TALK = {
+    "greeting": "وعليكم السلام، أهلًا بك! 👋",
+    "thanks": "العفو، يسعدني أن أساعد! 🌷",
+    "farewell": "مع السلامة، أسعدني حديثك! 👋",
+    "chat": "أنا سند، أجيب عن الأسئلة باقتباس الجمل من مصادري كما وردت.",
+    "too_short": "لم أفهم رسالتك.",
+}
+SMALL_TALK_HOW = (
+    "اكتب سؤالك كاملًا في رسالة، وسأبحث لك في المصادر عن الجمل التي تجيب عنه، "
+    "مثلًا: «متى وقع الحادث؟» أو «كم بلغ عدد المشاركين في القمة؟»."
+)
+
+
+def small_talk_reply(message: str) -> str:
+    """The friendly reply to a greeting, thanks or chat: a word back, then how to ask."""
+    from retrieval.smalltalk import small_talk
+
+    kind = small_talk(message)
+    opening = SMALL_TALK.get(kind.value if kind else "chat", SMALL_TALK["chat"])
+    return f"{opening}\n{SMALL_TALK_HOW}"
+
+# Buttons
+MORE_ALREADY_SHOWN = "عرضتُ هذه النتائج من قبل، وهي في الرسالة التالية."
+CHOSEN = "✓ "  # before the 👍/👎 the user chose
+
+# The bot's profile ("What can this bot do?" and the short line on its page); Telegram's limits: 512 / 120
+DESCRIPTION = (
+    "سند يجيب عن أسئلتك بالعربية باقتباس الجمل من مصادره كما وردت، مع ذكر المصدر والعنوان "
+    "والتاريخ والفقرة، ولا يكتب من عنده شيئًا. وإذا لم يجد في المصادر جوابًا قال ذلك بصراحة.\n\n"
+    "اكتب سؤالك في رسالة، أو استدعه في مجموعة بالأمر /ask أو بذكر اسمه."
+)
+SHORT_DESCRIPTION = "أجيب عن أسئلتك بالعربية باقتباسات موثّقة من المصادر، مع ذكر المصدر والتاريخ."

@@ -7,14 +7,16 @@ No Telegram here; the bot and the command line are adapters over this API:
     Index.search(question, k=10) -> list[Hit]   Hit.position indexes `texts`, Hit.score is the BM25 score
     load_corpus(folder) -> LoadResult           documents (cleaned, split into sentences) + skipped files
     Snapshot.build(documents) -> Snapshot       documents + sentence table + index, immutable
-    answer(snapshot, question) -> Answer        extracts with citations, or an honest "not found"
+    answer(snapshot, question, semantic=None)   extracts with citations, or an honest "not found"; with
+                                                `semantic` (vectors + model) meaning joins words
     await Engine.open(db_path, corpus_dir)      all of the above kept in SQLite, with safe reloads
 """
 
 from .answer import Answer, DocInfo, Extract, Policy, answer, question_kind
 from .arabic import analyze
 from .corpus import Document, LoadResult, Paragraph, Skipped, load_corpus
-from .engine import BuildReport, Context, CorpusInfo, Engine, ReloadError, UploadError
+from .engine import (BuildReport, Context, CorpusInfo, EmbeddingState, EmbeddingStatus, Engine, ReloadError,
+                     UploadError)
 from .index import Hit, Index
 from .snapshot import Snapshot
 from .store import Stats, Store, StoreError
@@ -22,6 +24,6 @@ from .store import Stats, Store, StoreError
 __all__ = [
     "analyze", "Index", "Hit", "load_corpus", "Document", "Paragraph", "Skipped", "LoadResult",
     "Snapshot", "answer", "question_kind", "Answer", "Extract", "DocInfo", "Policy",
-    "Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError",
+    "Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError", "EmbeddingStatus", "EmbeddingState",
     "Store", "StoreError", "Stats",
 ]

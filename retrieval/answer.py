@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .arabic import words
 from .candidates import gather
 from .decision import Confidence, Decision, Reason, decide
 from .expansion import Expansion, expand
@@ -22,6 +23,7 @@ from .extracts import DocInfo, Extract, distinct, extract, highlight, suggestion
 from .features import Features, measure
 from .question import ParsedQuestion, parse, question_kind
 from .ranking import rank
+from .smalltalk import small_talk
 from .snapshot import Snapshot
 from .vectors import Semantic
 
@@ -75,8 +77,9 @@ def answer(snapshot: Snapshot, question: str, *, top: int = 3, offset: int = 0,
     """Answer a question from the snapshot: a page of extracts, or an honest "not found".
     `semantic` (the snapshot's complete sentence vectors and the model) adds meaning to words."""
     parsed = parse(question, snapshot.index.analyzer)
-    if not parsed.text:
-        return Answer(parsed.text, False, Confidence.NONE, (), False, suggestions(snapshot, []), Reason.EMPTY)
+    if not words(parsed.text) or small_talk(parsed.text) is not None:  # nothing asked, or a greeting or thanks
+        reason = Reason.SMALL_TALK if words(parsed.text) else Reason.EMPTY
+        return Answer(parsed.text, False, Confidence.NONE, (), False, suggestions(snapshot, []), reason)
     run = judge(snapshot, parsed, policy, semantic, k=max(policy.candidates, (offset + top) * 4))
     if not run.decision.answered:
         return Answer(parsed.text, False, run.decision.confidence, (), False,

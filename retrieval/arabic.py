@@ -73,6 +73,9 @@ def normalize(word: str) -> str:
 # The rules are Larkey's light10 family plus the adverbial alef, so that كوريا / الكورية and
 # جنديا / جندي meet. A bare ب/ك/ل/ف is too often part of the word (بلينكن, كيم, لافروف) to strip
 # here; the answer layer matches those forms as discounted variants instead. Figures: README.
+# Before a short word of data/clitic_hosts.txt (سعة، مدة، بيان) the letter is the proclitic: were it
+# kept, the word would be one letter longer and lose an ending its bare form keeps (بسعة → بسع,
+# سعة → سعه), so the clitic form would fold onto another stem than the word itself.
 # The article with the proclitics it takes, longest first.
 ARTICLES = ("وبال", "وكال", "وفال", "ولل", "فبال", "فال", "بال", "كال", "وال", "لل", "ال")
 _SUFFIXES = ("هما", "كما", "تها", "ها", "نا", "ا", "تهم", "هم", "هن", "كم", "ات", "ون", "ين", "ان", "يه", "ته", "ه", "ي")
@@ -89,6 +92,12 @@ def _strip_prefix(word: str) -> str:
 
 def _light_stem(word: str) -> str:
     word = _strip_prefix(word)
+    if word[:1] in _PROCLITICS and word[1:] in _clitic_hosts():
+        word = word[1:]  # بسعة → سعة: the stem of the word itself
+    return _strip_suffixes(word)
+
+
+def _strip_suffixes(word: str) -> str:
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             word = word[: -len(suffix)]
@@ -118,6 +127,15 @@ def _word_list(name: str) -> list[str]:
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
     return frozenset(_word_list("stopwords.txt"))
+
+
+_PROCLITICS = "بكلف"
+
+
+@lru_cache(maxsize=1)
+def _clitic_hosts() -> frozenset[str]:
+    """Short words a proclitic ب/ك/ل/ف is stripped from (data/clitic_hosts.txt)."""
+    return frozenset(_word_list("clitic_hosts.txt"))
 
 
 @lru_cache(maxsize=1)

@@ -62,8 +62,8 @@ def _ms(times: list[float]) -> tuple[float, float]:
 
 
 def _seeds() -> Path:
-    here = Path(__file__).resolve().parent.parent / "seeds"
-    return here if here.is_dir() else Path(str(resources.files("retrieval").joinpath("seeds")))
+    here = Path(__file__).resolve().parent.parent / "seeds"  # a checkout
+    return here if here.is_dir() else Path(str(resources.files("bot.bundled.seeds")))  # an installed package
 
 
 def _real_questions() -> list[str]:

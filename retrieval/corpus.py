@@ -164,11 +164,15 @@ def _split_article(text: str, repeated: set[str] = frozenset()) -> _Parsed:
         a, b = kept.pop()
         footer.insert(0, text[a:b])
     # Leading navigation (breadcrumbs such as "الرئيسية") before the title.
+    leading = []
     while len(kept) > 1 and _words(text[kept[0][0]:kept[0][1]]) <= 2 and _is_navigation(text[kept[0][0]:kept[0][1]]):
-        kept.pop(0)
+        leading.append(kept.pop(0))
     title = title_span = None
     if kept and 3 <= _words(text[kept[0][0]:kept[0][1]]) <= 25 and not _SENTENCE_END.search(text[kept[0][0]:kept[0][1]]):
         title_span = kept.pop(0)
+    elif leading:  # no longer title: the short line right above the story is its headline (أسعار النفط)
+        title_span = leading[-1]
+    if title_span is not None:
         title = text[title_span[0]:title_span[1]]
     # Navigation lines inside the body ("مقالات ذات صلة") and a paragraph repeated (a caption shown twice).
     content, seen = [], set()

@@ -7,6 +7,7 @@ crash mid-reload leaves the old corpus or the new one, never a mix. The schema i
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import io
 import itertools
@@ -105,9 +106,13 @@ class Store:
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
+        connection = aiosqlite.connect(path, isolation_level=None)
         try:
-            db = await aiosqlite.connect(path, isolation_level=None)
+            db = await connection
         except Exception as e:  # sqlite3.OperationalError and friends: say which file and why
+            # aiosqlite's worker thread is still stopping: let it finish while the loop can hear it,
+            # or it reports to a closed loop with a traceback after our message.
+            await asyncio.to_thread(connection._thread.join)  # noqa: SLF001
             raise StoreError(f"cannot open database {path}: {e}") from e
         store = cls(db, path)
         try:

@@ -14,7 +14,7 @@ SEEDS = ROOT / "seeds"
 # would take minutes on two cores. tests/test_semantic*.py run the model (or a fake) on small corpora.
 os.environ["SANAD_SEMANTIC"] = "off"
 
-DEV_QUESTIONS = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_QUESTIONS = ROOT / "tests" / "data" / "dev.jsonl"
 
 
 @pytest.fixture

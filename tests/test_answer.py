@@ -304,3 +304,13 @@ def test_development_questions_meet_the_issue_targets(seed_snapshot):
     scores = evaluate(seed_snapshot, load_questions(DEV_QUESTIONS).questions)
     assert scores.hit1 >= 0.85 and scores.hit3 >= 0.92
     assert scores.declined == scores.unanswerable and scores.wrongly_declined == 0
+
+
+@pytest.mark.parametrize("question, sentence", [
+    ("كم تبلغ سعة المحطة؟", "وافتتحت المحطة الجديدة بسعة تبلغ 45 ألف متر مكعب يوميا."),
+    ("ما مدة زيارة الوفد؟", "ووصل الوفد التجاري إلى العاصمة في زيارة لمدة ثلاثة أيام."),
+])
+def test_a_question_word_meets_its_form_behind_a_proclitic(question, sentence):
+    snap = snapshot_of("ناقش الوزراء خطط الطاقة في اجتماع مطول.", sentence, "وتحدث الوزير عن الاقتصاد.")
+    a = answer(snap, question)
+    assert a.answered and a.extracts[0].text == sentence

@@ -26,8 +26,10 @@ def env(tmp_path, corpus_dir):
 
 
 def check_schema(obj: dict, corpus: Path) -> None:
-    assert set(obj) == {"question", "answered", "results"}
+    assert set(obj) == {"question", "answered", "confidence", "reason", "results"}
     assert isinstance(obj["question"], str) and isinstance(obj["answered"], bool)
+    assert obj["confidence"] in ("high", "medium", "low", "none") and isinstance(obj["reason"], str)
+    assert (obj["confidence"] == "none") == (not obj["answered"])
     if not obj["answered"]:
         assert obj["results"] == []
     for r in obj["results"]:
@@ -55,13 +57,92 @@ def test_ask_json_matches_the_schema(env, corpus_dir):
 
 def test_ask_json_lines_from_stdin(env, corpus_dir):
     questions = [json.loads(line)["q"] for line in DEV_QUESTIONS.read_text(encoding="utf-8").splitlines()]
-    out = sanad("ask", "--json", "-", env=env, stdin="\n".join(questions) + "\n\n")
+    lines_in = [*questions[:3], "", "   ", *questions[3:], "السلام عليكم", ""]
+    out = sanad("ask", "--json", "-", env=env, stdin="\n".join(lines_in) + "\n")
     lines = out.stdout.splitlines()
-    assert len(lines) == len(questions)
-    for line, q in zip(lines, questions):
+    assert len(lines) == len(lines_in)  # line N out answers line N in, blank lines included
+    for line, q in zip(lines, lines_in):
         obj = json.loads(line)
         check_schema(obj, corpus_dir)
-        assert obj["question"] == q
+        assert obj["question"] == q.strip()
+        if not q.strip():
+            assert not obj["answered"] and obj["reason"] == "empty"
+    assert json.loads(lines[-2])["reason"] == "small_talk" and not json.loads(lines[-2])["answered"]
+
+
+def test_greetings_and_thanks_get_a_friendly_reply_without_quotes(env):
+    for message in ("السلام عليكم", "شكرا", "h"):
+        out = sanad("ask", message, env=env)
+        assert out.returncode == 0 and "اكتب سؤالك" in out.stdout and "«" not in out.stdout.split("\n")[0]
+        assert "الفقرة" not in out.stdout
+    answered = json.loads(sanad("ask", "--json", "السلام عليكم، كم جنديا أرسلت كوريا؟", env=env).stdout)
+    assert answered["answered"] and answered["results"]
+
+
+def test_top_below_one_names_the_option(env):
+    out = sanad("ask", "--top", "0", "سؤال", env=env)
+    assert out.returncode == 2 and "sanad ask" in out.stderr and "--top" in out.stderr and "must be at least 1" in out.stderr
+
+
+def test_eval_of_a_missing_file_says_so_without_a_traceback(env, tmp_path):
+    out = sanad("eval", str(tmp_path / "missing.jsonl"), env=env)
+    assert out.returncode == 2 and "cannot read" in out.stderr and "Traceback" not in out.stderr
+    (tmp_path / "bad.jsonl").write_text("not json\n", encoding="utf-8")
+    out = sanad("eval", str(tmp_path / "bad.jsonl"), env=env)
+    assert out.returncode == 2 and "not a question file" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_database_that_cannot_be_opened_gives_one_clean_message(env, tmp_path):
+    out = sanad("ask", "سؤال", env={**env, "SANAD_DB": str(tmp_path)})  # a folder, not a file
+    assert out.returncode == 2 and "cannot open database" in out.stderr
+    assert "Traceback" not in out.stderr and "Event loop is closed" not in out.stderr
+
+
+def test_a_mistyped_corpus_folder_is_reported(env, tmp_path):
+    assert sanad("index", env=env).returncode == 0
+    out = sanad("ask", "ماذا نشر البيت الأبيض؟", env={**env, "SANAD_CORPUS": str(tmp_path / "corpsu")})
+    assert "does not exist" in out.stderr and str(tmp_path / "corpsu") in out.stderr
+
+
+def test_index_fails_when_the_database_could_not_be_written(monkeypatch, capsys, tmp_path):
+    from bot import cli
+    from retrieval import BuildReport
+
+    class Unsaved:  # what Engine.open returns when the build could not be saved
+        last_report = BuildReport(5, 40, 89, (), 0.1, warning="the database could not be written (disk full)")
+        corpus_dir, store = tmp_path, type("S", (), {"path": tmp_path / "db.sqlite3"})()
+
+        async def close(self) -> None:
+            pass
+
+    async def unsaved(**kwargs):
+        return Unsaved()
+
+    monkeypatch.setattr(cli, "_open", unsaved)
+    assert cli.main(["index"]) == 1
+    assert "could not be written" in capsys.readouterr().err
+
+
+def test_ctrl_c_leaves_chat(env):
+    import signal
+    chat = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat"], cwd=ROOT, env=env, text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert "سند" in chat.stdout.readline()  # the banner: the prompt is waiting for a line
+        chat.send_signal(signal.SIGINT)
+        out, err = chat.communicate(timeout=60)
+    finally:
+        chat.kill()
+    assert chat.returncode == 0 and "Traceback" not in err
+
+
+def test_serve_without_a_reachable_bot_api_says_so(env):
+    import socket
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = sanad("serve", env={**env, "TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_API_URL": f"http://127.0.0.1:{port}"})
+    assert out.returncode == 1 and "cannot reach the Telegram Bot API" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_unanswerable_question_says_so(env):

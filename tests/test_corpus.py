@@ -121,3 +121,14 @@ def test_fingerprint_changes_with_the_folder(tmp_path):
     assert fingerprint(tmp_path) == before
     (tmp_path / "b.txt").write_text("نص آخر.", encoding="utf-8")
     assert fingerprint(tmp_path) != before
+
+
+@pytest.mark.parametrize("top, title", [
+    ("أسعار النفط", "أسعار النفط"), ("الذهب", "الذهب"), ("الرئيسية\n\nاقتصاد\n\nأسعار النفط", "أسعار النفط"),
+])
+def test_a_headline_of_one_or_two_words_is_the_title(top, title):
+    text = (f"{top}\n\nلندن (رويترز) - ارتفعت أسعار النفط والذهب اليوم بعد بيانات اقتصادية قوية من الصين.\n\n"
+            "وقال محللون إن الطلب سيبقى مرتفعا حتى نهاية العام.\n")
+    doc = parse_article("x", "x.txt", text)
+    assert doc.title == title
+    assert sentences(doc)[0].startswith("لندن (رويترز)") and len(sentences(doc)) == 2

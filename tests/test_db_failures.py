@@ -105,7 +105,7 @@ async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
     async with running_app(engine) as (app, request):
         await feed(app, {"message": message("/reload", user=ADMIN)})
     done = request.sent()[-1]["text"]
-    assert texts.RELOAD_DB_WARNING in done and "disk is full" in done and "١٠١" in done
+    assert texts.RELOAD_DB_WARNING in done and "القرص ممتلئ" in done and "١٠١" in done
 
 
 @pytest.fixture

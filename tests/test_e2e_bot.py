@@ -156,14 +156,19 @@ async def test_groups_answer_only_when_addressed(start_bot, botapi_server) -> No
     assert plain_reply.ok
 
 
+async def answered_in_private(bot: RunningBot) -> tuple[dict, Call, dict, dict]:
+    """USER asks QUESTION in private: the chat, the bot's reply, the answer message, its «المزيد» button."""
+    chat = bot.server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = bot.server.message(chat, reply.result["message_id"])
+    return chat, reply, answer_msg, next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+
+
 async def test_more_and_context_buttons(start_bot, botapi_server) -> None:  # noqa: F811
     bot = await start_bot()
     server = botapi_server
-    chat = server.private(USER)
-    _, reply = await bot.say(chat, USER, QUESTION)
-    answer_msg = server.message(chat, reply.result["message_id"])
+    chat, reply, answer_msg, more = await answered_in_private(bot)
     first_texts = reply.text
-    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
     since = server.mark()
     qid = server.press_button(answer_msg, more["callback_data"], USER)
     await server.wait_for_async(method="answerCallbackQuery", since=since)
@@ -356,3 +361,101 @@ def test_serve_process_stops_gracefully_on_sigterm(botapi_server_strict, tmp_pat
     assert proc.returncode == 0, err
     assert server.token not in out + err
     assert "shutting down" in err
+
+
+# ---------------------------------------------------------------------------
+# What users of good Telegram bots expect
+
+
+def labels(server: BotAPIServer, chat: Any, message_id: int) -> list[str]:
+    """The buttons under a message as it stands now on the server (after any edits)."""
+    return [b["text"] for b in buttons(server.message(chat, message_id))]
+
+
+async def test_more_pressed_twice_sends_the_next_page_once(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    chat, _, answer_msg, more = await answered_in_private(bot)
+    since = server.mark()
+    server.press_button(answer_msg, more["callback_data"], USER)
+    await server.wait_for_async(method="sendMessage", chat_id=USER, since=since)
+    await server.wait_for_async(method="editMessageReplyMarkup", since=since)
+    assert not any(t.startswith("المزيد") for t in labels(server, chat, answer_msg["message_id"]))  # edited in place
+    assert any(t.startswith("السياق") for t in labels(server, chat, answer_msg["message_id"]))
+    since = server.mark()
+    qid = server.press_button(answer_msg, more["callback_data"], USER, check=False)  # a second press on the old button
+    ack = await server.wait_for_async(method="answerCallbackQuery", since=since)
+    assert ack.params.get("text") == texts.MORE_ALREADY_SHOWN and server.callback_answer(qid) is not None
+    await bot.settle()
+    assert [c for c in server.calls_to("sendMessage") if c.index >= since] == []
+
+
+async def test_the_chosen_vote_is_shown(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    chat, _, answer_msg, _ = await answered_in_private(bot)
+    mid = answer_msg["message_id"]
+    for face, other in (("👍", "👎"), ("👎", "👍")):
+        button = next(b for b in buttons(server.message(chat, mid)) if b["text"].endswith(face))
+        since = server.mark()
+        server.press_button(mid, button["callback_data"], USER, chat=chat)
+        await server.wait_for_async(method="editMessageReplyMarkup", since=since)
+        now = labels(server, chat, mid)
+        assert texts.CHOSEN + face in now and other in now and texts.CHOSEN + other not in now
+
+
+async def test_the_bot_describes_itself_in_arabic(start_bot, botapi_server) -> None:  # noqa: F811
+    await start_bot()
+    assert botapi_server.descriptions["description"][""] == texts.DESCRIPTION
+    assert botapi_server.descriptions["short_description"][""] == texts.SHORT_DESCRIPTION
+    assert all("\u0600" <= ch <= "\u06ff" for ch in "".join(texts.SHORT_DESCRIPTION.split()) if ch.isalpha())
+
+
+async def test_an_edited_question_is_answered_again(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    chat = server.private(USER)
+    msg, first = await bot.say(chat, USER, "ما عاصمة المريخ؟")
+    assert "لم أجد" in first.text
+    since = server.mark()
+    server.edited_message(msg, QUESTION)
+    second = await bot.reply_to(msg, since)
+    assert "لافروف" in second.text and "blockquote" in entity_types(second)
+
+
+async def test_greetings_and_thanks_get_a_friendly_reply_without_quotes(start_bot, botapi_server) -> None:  # noqa: F811
+    bot = await start_bot()
+    server = botapi_server
+    for message, opening in (("السلام عليكم", "وعليكم السلام"), ("شكرا جزيلا", "العفو"), ("h", "لم أفهم")):
+        _, reply = await bot.say(server.private(USER), USER, message)
+        assert reply.text.startswith(opening) and "اكتب سؤالك" in reply.text
+        assert "blockquote" not in entity_types(reply) and not buttons(reply.result)
+    _, answered = await bot.say(server.private(USER), USER, "السلام عليكم، كم جنديا أرسلت كوريا الشمالية إلى روسيا؟")
+    assert "blockquote" in entity_types(answered)
+
+
+async def test_upload_rejections_are_in_arabic(start_bot, botapi_server) -> None:  # noqa: F811
+    import re
+    await start_bot()
+    server = botapi_server
+    for name, data in (("latin1.txt", "café au lait".encode("latin-1")), ("empty.txt", b"   \n"),
+                       ("broken.jsonl", b'{"id": "a", "text": "\xd9\x86\xd8\xb5"}\nnot json\n')):
+        since = server.mark()
+        server.send_document(server.private(ADMIN), ADMIN, name, data)
+        refused = await server.wait_for_async(lambda c: "لم أقبل" in (c.text or ""), method="sendMessage",
+                                              chat_id=ADMIN, since=since, timeout=15)
+        reason = refused.text.split("السبب:", 1)[1]
+        assert not re.search(r"[A-Za-z]", reason.replace("UTF-8", "").replace("JSON", "")), reason
+
+
+async def test_logs_never_show_a_raw_user_id(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+    caplog.set_level(logging.INFO)  # what `sanad serve` logs (PTB's own DEBUG lines print whole updates)
+    bot = await start_bot()
+    server = botapi_server
+    stranger = 987654321
+    await bot.say(server.private(stranger), stranger, "/reload")  # refused: logged
+    group = server.supergroup()
+    await bot.say(group, stranger, "/auto on")  # refused: not a group admin
+    await bot.say(server.private(stranger), stranger, QUESTION)
+    assert "refused admin action" in caplog.text and "refused /auto" in caplog.text
+    assert str(stranger) not in caplog.text

@@ -19,7 +19,8 @@ from telegram.request import BaseRequest, RequestData
 from bot import texts
 from bot.app import ADMIN_COMMANDS, build_application, on_shutdown, on_startup, protect_token
 from bot.settings import Settings
-from retrieval import Answer, BuildReport, Context, CorpusInfo, DocInfo, Extract, ReloadError, UploadError
+from retrieval import (Answer, BuildReport, Context, CorpusInfo, DocInfo, EmbeddingState, EmbeddingStatus, Extract,
+                       ReloadError, UploadError)
 from test_render import telegram_visible_text
 
 BOT_ID = 999
@@ -99,6 +100,7 @@ class FakeEngine:
         self.ask_error = False
         self.files: dict[str, bytes] = {}
         self.asked: list[tuple[str, int]] = []
+        self.embedding = EmbeddingStatus(EmbeddingState.EMBEDDING, 40, 100)
 
     def ask(self, question: str, *, top: int = 3, offset: int = 0) -> Answer:
         if self.ask_error:
@@ -123,12 +125,15 @@ class FakeEngine:
     def info(self) -> CorpusInfo:
         return CorpusInfo(5, 20, 100, self.built_at, "/corpus")
 
+    def embedding_status(self) -> EmbeddingStatus:
+        return self.embedding
+
     async def reload(self) -> BuildReport:
         await asyncio.sleep(0.01)
         if self.reload_error:
             raise make_error(ReloadError, self.reload_error)
         self.built_at = datetime.now(timezone.utc)
-        return BuildReport(6, 21, 101, (("bad.txt", "not UTF-8 <binary>"),), 0.25)
+        return BuildReport(6, 21, 101, (("bad.txt", "not UTF-8 text (byte 3)"), ("twin.txt", "duplicate of <b>.txt")), 0.25)
 
     async def add_file(self, filename: str, data: bytes, *, max_bytes: int) -> BuildReport:
         if not data.decode("utf-8", "ignore").strip():
@@ -408,6 +413,10 @@ async def test_start_help_about_forgetme(env) -> None:
     assert json.loads(json.dumps(request.sent("setMyCommands")[-1]["scope"]))["chat_id"] == ADMIN
     await feed(app, {"message": message("/about")})
     assert "٥" in request.sent()[-1]["text"] and "2024-01-01" in request.sent()[-1]["text"]
+    assert "٤٠ من ١٠٠" in request.sent()[-1]["text"]  # how far the sentence vectors are
+    engine.embedding = EmbeddingStatus(EmbeddingState.READY, 100, 100)
+    await feed(app, {"message": message("/about")})
+    assert texts.SEMANTIC_READY in request.sent()[-1]["text"]
     await feed(app, {"message": message("كوريا")})
     await feed(app, {"message": message("/forgetme")})
     assert "١" in request.sent()[-1]["text"]
@@ -468,14 +477,15 @@ async def test_admin_reload_reports_counts_and_skipped(env) -> None:
     await feed(app, {"message": message("/reload", user=ADMIN)})
     texts_sent = [p["text"] for p in request.sent()]
     assert texts_sent[0] == texts.RELOAD_STARTED
-    assert "١٠١" in texts_sent[-1] and "bad.txt" in texts_sent[-1] and "&lt;binary&gt;" in texts_sent[-1]
+    assert "١٠١" in texts_sent[-1] and "bad.txt" in texts_sent[-1] and "&lt;b&gt;.txt" in texts_sent[-1]
+    assert "ليس نصًّا بترميز UTF-8 (عند البايت ٣)" in texts_sent[-1] and "not UTF-8" not in texts_sent[-1]
 
 
 async def test_failed_reload_says_why(env) -> None:
     app, engine, request = env
     engine.reload_error = "no usable documents"
     await feed(app, {"message": message("/reload", user=ADMIN)})
-    assert "no usable documents" in request.sent()[-1]["text"]
+    assert "لا توجد في مجلد المصادر مستندات صالحة" in request.sent()[-1]["text"]
     assert "ما زالت المصادر السابقة" in request.sent()[-1]["text"]
 
 
@@ -511,7 +521,7 @@ async def test_upload_error_from_engine_is_reported(env) -> None:
     request.files["e"] = b"   "
     doc = {"file_id": "e", "file_unique_id": "u", "file_name": "../../etc/passwd.txt", "file_size": 3}
     await feed(app, {"message": message(None, user=ADMIN, document=doc)})
-    assert "empty file" in request.sent()[-1]["text"]
+    assert "السبب: الملف فارغ." in request.sent()[-1]["text"]
 
 
 async def test_non_admin_upload_refused(env) -> None:
@@ -565,3 +575,55 @@ def test_token_is_redacted_from_logs(caplog) -> None:
         assert TOKEN not in handler.format(record) and "<redacted>" in handler.format(record)
     finally:
         root.removeHandler(handler)
+
+
+async def test_the_retention_purge_is_a_job_of_the_job_queue() -> None:
+    from bot.app import PURGE_INTERVAL_SECONDS, PURGE_JOB
+
+    engine = FakeEngine()
+    purged: list[int] = []
+
+    async def purge_older_than(days: int) -> int:
+        purged.append(days)
+        return 0
+
+    engine.store.purge_older_than = purge_older_than
+    async with running_app(engine, retention_days=7) as (app, _):
+        await on_startup(app)
+        (job,) = app.job_queue.get_jobs_by_name(PURGE_JOB)
+        assert job.job.trigger.interval.total_seconds() == PURGE_INTERVAL_SECONDS
+        for _ in range(1000):  # first run: a second after start-up
+            if purged:
+                break
+            await asyncio.sleep(0.01)
+        assert purged == [7]
+        await on_shutdown(app)
+        await asyncio.sleep(0)
+        assert not [j for j in app.job_queue.get_jobs_by_name(PURGE_JOB) if not j.removed]
+    async with running_app(FakeEngine(), retention_days=0) as (app, _):  # 0: keep everything
+        await on_startup(app)
+        assert app.job_queue.get_jobs_by_name(PURGE_JOB) == ()
+
+
+async def test_replies_get_html_and_no_link_preview_from_the_defaults(env) -> None:
+    app, _, request = env
+    assert app.bot.defaults.parse_mode == "HTML" and app.bot.defaults.link_preview_options.is_disabled
+    await feed(app, {"message": message("ماذا حدث في كوريا؟")})
+    (reply,) = request.sent()
+    assert reply["parse_mode"] == "HTML" and reply["link_preview_options"]["is_disabled"]
+
+
+async def test_handlers_get_the_typed_shared_state(env) -> None:
+    from bot.handlers import BotState, SanadContext
+
+    app, engine, _ = env
+    context = SanadContext(app)
+    assert isinstance(context.state, BotState) and context.state.engine is engine
+
+
+async def test_small_talk_is_not_logged_as_a_question(env) -> None:
+    app, engine, request = env
+    engine.ask = lambda question, **kw: Answer(question, False, "none", (), False, (), "small_talk")
+    await feed(app, {"message": message("السلام عليكم")})
+    (reply,) = request.sent()
+    assert reply["text"].startswith("وعليكم السلام") and not buttons(reply) and engine.store.questions == {}

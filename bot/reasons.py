@@ -1,0 +1,50 @@
+"""The library's reasons (English, for logs and the command line) in Arabic, for admins in Telegram.
+
+An upload refused, a file skipped or a reload failed is explained to the admin in Arabic only: each
+known reason has its wording here; an unknown one gets a general Arabic sentence (and stays in the
+log in full).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.render import num
+
+__all__ = ["arabic_reason"]
+
+# (pattern of the English reason, Arabic wording; {1}, {2} are the pattern's groups)
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNORECASE), a) for p, a in (
+    (r"^file name must be a plain name", "يجب أن يكون اسم الملف اسمًا بسيطًا، دون مجلدات."),
+    (r"^only \.txt and \.jsonl files", "أقبل ملفات نصية بامتداد ‎.txt‎ أو ‎.jsonl‎ فقط."),
+    (r"^file name may hold only", "يجوز أن يحوي اسم الملف حروفًا وأرقامًا ومسافات والرموز ‎. _ - ( )‎ فقط."),
+    (r"^reserved file name", "هذا الاسم محجوز؛ اختر للملف اسمًا آخر."),
+    (r"too large \((\d+) bytes, limit (\d+)\)", "حجم الملف ({1} بايت) يتجاوز الحد المسموح به ({2} بايت)."),
+    (r"^binary file", "الملف ثنائي، وليس نصًّا بترميز UTF-8."),
+    (r"^not UTF-8 text \(byte (\d+)\)", "الملف ليس نصًّا بترميز UTF-8 (عند البايت {1})."),
+    (r"^not UTF-8 text", "الملف ليس نصًّا بترميز UTF-8."),
+    (r"^empty file", "الملف فارغ."),
+    (r"^line (\d+) is not valid JSON", "السطر {1} ليس JSON صالحًا."),
+    (r"^line (\d+) has no 'text' field", "السطر {1} لا يحوي الحقل text."),
+    (r"^malformed JSON", "سطر JSON غير صالح."),
+    (r"^no 'text' field with content", "لا نص في الحقل text."),
+    (r"^no documents in the file", "لا يحوي الملف أي مستند."),
+    (r"^no content left after removing boilerplate", "لم يبقَ في الملف نص بعد حذف عناصر الموقع (القوائم والتذييلات)."),
+    (r"^duplicate of (.+)$", "نسخة مكررة من الملف {1}."),
+    (r"^unreadable metadata", "ملف البيانات الوصفية تالف، فلم أعتمد عليه."),
+    (r"^unreadable", "تعذّرت قراءة الملف."),
+    (r"^corpus folder missing", "مجلد المصادر غير موجود."),
+    (r"^no usable documents", "لا توجد في مجلد المصادر مستندات صالحة."),
+    (r"^the database could not be written .*full", "تعذّرت الكتابة في قاعدة البيانات: القرص ممتلئ."),
+    (r"^the database could not be written .*read-?only", "تعذّرت الكتابة في قاعدة البيانات: الملف للقراءة فقط."),
+    (r"^the database could not be written", "تعذّرت الكتابة في قاعدة البيانات، فالمصادر تعمل من الذاكرة فقط."),
+))
+_UNKNOWN = "تعذّرت معالجة الملف لسبب تقني سُجّل في سجل الخادم."
+
+
+def arabic_reason(reason: str) -> str:
+    """The Arabic wording of one of the library's reasons (numbers in Arabic digits)."""
+    for pattern, arabic in _REASONS:
+        if m := pattern.search(reason.strip()):
+            return arabic.format(None, *(num(int(g)) if g.isdigit() else g for g in m.groups()))
+    return _UNKNOWN
