@@ -161,7 +161,8 @@ def _fts5_system(texts: list[str]) -> System:
     return run
 
 
-def _bm25s_system(texts: list[str]) -> System | None:
+def _bm25s_snowball(texts: list[str]):
+    """bm25s over Snowball-stemmed texts, and its stemmer; None when either is not installed."""
     try:
         import bm25s
         import Stemmer
@@ -170,9 +171,17 @@ def _bm25s_system(texts: list[str]) -> System | None:
     stemmer = Stemmer.Stemmer("arabic")
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
+    return retriever, lambda question: bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+
+
+def _bm25s_system(texts: list[str]) -> System | None:
+    built = _bm25s_snowball(texts)
+    if built is None:
+        return None
+    retriever, tokenize = built
 
     def run(question: str) -> tuple[bool, list[int]]:
-        tokens = bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+        tokens = tokenize(question)
         if not tokens.vocab:
             return False, []
         docs, scores = retriever.retrieve(tokens, k=min(K, len(texts)), show_progress=False)
@@ -191,20 +200,16 @@ def _dense_system(semantic: Semantic) -> System:
 
 def _fusion_system(texts: list[str], semantic: Semantic, lexical_share: float = 0.3) -> System | None:
     """bm25s + Snowball fused with the embedding model: z-scores over all sentences, 0.3 / 0.7."""
-    try:
-        import bm25s
-        import Stemmer
-    except ImportError:
+    built = _bm25s_snowball(texts)
+    if built is None:
         return None
-    stemmer = Stemmer.Stemmer("arabic")
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
+    retriever, tokenize = built
 
     def z(x: np.ndarray) -> np.ndarray:
         return (x - x.mean()) / x.std() if x.std() > 0 else x * 0
 
     def run(question: str) -> tuple[bool, list[int]]:
-        tokens = bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+        tokens = tokenize(question)
         lexical = np.zeros(len(texts))
         if tokens.vocab:
             docs, scores = retriever.retrieve(tokens, k=len(texts), show_progress=False)
