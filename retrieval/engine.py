@@ -26,7 +26,8 @@ from pathlib import Path
 
 from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
 from .arabic import analyze
-from .corpus import LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article
+from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
+                     record_id)
 from .index import Index
 from .snapshot import Snapshot
 from .store import Store, StoredCorpus
@@ -231,11 +232,20 @@ class Engine:
             text = decode_text(data)
         except ValueError as e:
             raise UploadError(str(e)) from None
-        await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
-        return await self._replace_file(self.corpus_dir / name, lambda previous: data)
+        ids = await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
+        path = self.corpus_dir / name
+        if path.exists():  # never replace an article silently (it would be cited under the old file's metadata)
+            raise UploadError(f"a file named {name} is already in the corpus: /remove its documents first, "
+                              "or upload it under another name")
+        taken = {d.id: d.file for d in self._snapshot.documents}
+        if clash := next((i for i in ids if i in taken), None):
+            raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
+        return await self._replace_file(path, lambda previous: data)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
-        """Take a document out of the corpus folder (its file, or its line of a .jsonl) and reload."""
+        """Take exactly this document out of the corpus folder (its file, or its record in a .jsonl) and reload.
+
+        KeyError: no such document. ReloadError: its record cannot be found (nothing was removed)."""
         doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
         if doc is None:
             raise KeyError(doc_id)
@@ -244,11 +254,9 @@ class Engine:
         def without(previous: bytes | None) -> bytes | None:
             if path.suffix.lower() != ".jsonl" or previous is None:
                 return None
-            kept = [line for line in previous.decode("utf-8-sig").splitlines() if not _is_record(line, doc_id)]
-            return ("\n".join(kept) + "\n").encode()
+            return _without_record(previous, doc)
 
         return await self._replace_file(path, without)
-
     async def _replace_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
         """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back."""
         def read_and_change() -> bytes | None:  # in a thread: a .jsonl archive can be large
@@ -265,33 +273,51 @@ class Engine:
                 raise
 
 
-def _check_content(name: str, text: str) -> None:
+def _check_content(name: str, text: str) -> list[str]:
+    """Refuse an upload with no usable content; return the ids of the documents it would add."""
     if not text.strip():
         raise UploadError("empty file")
-    if name.lower().endswith(".jsonl"):
-        good = 0
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise UploadError(f"line {lineno} is not valid JSON") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise UploadError(f"line {lineno} has no 'text' field")
-            good += 1
-        if not good:
-            raise UploadError("no documents in the file")
-    elif not parse_article("upload", name, text).paragraphs:
-        raise UploadError("no content left after removing boilerplate")
+    if not name.lower().endswith(".jsonl"):
+        if not parse_article("upload", name, text).paragraphs:
+            raise UploadError("no content left after removing boilerplate")
+        return [Path(name).stem]
+    ids: list[str] = []
+    for lineno, line in enumerate(text.split("\n"), 1):  # as the loader splits: U+2028 is legal inside JSON
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise UploadError(f"line {lineno} is not valid JSON") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise UploadError(f"line {lineno} has no 'text' field")
+        doc_id = record_id(record, name, lineno)
+        if doc_id in ids:
+            raise UploadError(f"line {lineno} reuses the id {doc_id} of an earlier line")
+        ids.append(doc_id)
+    if not ids:
+        raise UploadError("no documents in the file")
+    return ids
 
 
-def _is_record(line: str, doc_id: str) -> bool:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and str(record.get("id")) == doc_id
+def _without_record(archive: bytes, doc: Document) -> bytes:
+    """The archive with the one record that became `doc` blanked out. Lines are split on "\n" only, as the
+    loader splits them, and every other line is kept byte for byte; the line stays (empty) so that later
+    records without an id keep the line-numbered ids they are known by."""
+    lines = archive.split(b"\n")
+    for i, raw in enumerate(lines):
+        try:
+            record = json.loads(raw.decode("utf-8-sig" if i == 0 else "utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(record, dict) or record.get("text") != doc.text:
+            continue
+        rid = record_id(record, doc.file, i + 1)
+        if doc.id == rid or doc.id == f"{doc.file}#{rid}" or doc.id.startswith(f"{doc.file}#{rid}#"):
+            lines[i] = b""
+            return b"\n".join(lines)
+    raise ReloadError(f"the record of {doc.id} is no longer in {doc.file} (the file changed since the last "
+                      "build); nothing was removed: /reload, then try again")
 
 
 def _put(path: Path, data: bytes | None) -> None:
