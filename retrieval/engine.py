@@ -28,9 +28,10 @@ from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
 from .arabic import analyze
 from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
                      record_id)
+from .childproc import die_with_parent, parent_alive
 from .index import Index
 from .snapshot import Snapshot
-from .store import Store, StoredCorpus
+from .store import StaleBuild, Store, StoredCorpus
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError"]
 
@@ -105,6 +106,20 @@ def safe_filename(name: str) -> str:
     return name
 
 
+UPLOAD_TMP_GLOB = ".upload-*.tmp"
+STALE_UPLOAD_SECONDS = 300  # an upload is written in one go; a temporary file this old was left by a crash
+
+
+def _remove_stale_uploads(folder: Path) -> None:
+    """Delete the temporary files of uploads interrupted by a crash (younger ones may be another
+    instance's upload in progress)."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for path in folder.glob(UPLOAD_TMP_GLOB) if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file, fsync, rename: the file is then either whole or absent."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
@@ -141,6 +156,7 @@ class Engine:
                    progress: bool = False) -> "Engine":
         """Open the database; reuse its index if the corpus folder is unchanged, else build one."""
         corpus_dir = Path(corpus_dir).resolve()
+        await asyncio.to_thread(_remove_stale_uploads, corpus_dir)
         store = await Store.open(db_path)
         try:
             with _quiet_build():  # start-up builds or loads a large snapshot too
@@ -364,10 +380,13 @@ def _size(path: Path) -> int:
 
 
 async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
-    """Build and save in a fresh process (spawned: safe beside the serving threads)."""
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    """Build and save in a fresh process (spawned: safe beside the serving threads) that dies with this one
+    and never commits once this one is gone."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir))
+        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir),
+                                                                 os.getpid())
     finally:
         pool.shutdown(wait=False)
 
@@ -380,12 +399,13 @@ def _yield_cpu() -> None:
         os.nice(19)
 
 
-def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
+def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
     _yield_cpu()
     async def run() -> BuildReport:
         store = await Store.open(db_path)
         try:
-            return (await _build_and_save(store, Path(corpus_dir), False))[1]
+            return (await _build_and_save(store, Path(corpus_dir), False,
+                                          still_wanted=lambda: parent_alive(parent_pid)))[1]
         finally:
             await store.close()
     return asyncio.run(run())
@@ -417,14 +437,18 @@ def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str,
     return snapshot, loaded, fp, t0
 
 
-async def _build_and_save(store: Store, corpus_dir: Path, progress: bool) -> tuple[Snapshot, BuildReport]:
-    """Build a snapshot in a worker thread, then save it in one transaction."""
+async def _build_and_save(store: Store, corpus_dir: Path, progress: bool,
+                          still_wanted: Callable[[], bool] | None = None) -> tuple[Snapshot, BuildReport]:
+    """Build a snapshot in a worker thread, then save it in one transaction (unless `still_wanted` says,
+    right before the commit, that nobody waits for it any more)."""
     snapshot, loaded, fp, t0 = await asyncio.to_thread(_build, corpus_dir, progress)
     warning = None
     try:
         blob = await asyncio.to_thread(snapshot.index.to_bytes)
         snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob,
-                                                     snapshot.table_bytes())
+                                                     snapshot.table_bytes(), still_wanted=still_wanted)
+    except StaleBuild:
+        raise
     except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
         warning = f"the database could not be written ({e}); the corpus is served from memory only"
     report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),

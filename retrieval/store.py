@@ -15,7 +15,7 @@ import secrets
 from array import array
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 from datetime import datetime, timezone
@@ -25,7 +25,7 @@ import aiosqlite
 
 from .corpus import Document, Paragraph
 
-__all__ = ["Store", "StoreError", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
+__all__ = ["Store", "StoreError", "StaleBuild", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 CHUNK_BYTES = 1 << 20  # the index is stored in pieces of this size
@@ -65,6 +65,10 @@ _TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what t
 
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file); the message says what to do."""
+
+
+class StaleBuild(Exception):
+    """A build was no longer wanted when it came to commit (its parent process died): nothing was saved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +158,9 @@ class Store:
     # ------------------------------------------------------------ corpus
 
     async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes,
-                          sentence_table: bytes) -> datetime:
-        """Replace the stored corpus and index in one transaction; returns the build time recorded."""
+                          sentence_table: bytes, *, still_wanted: Callable[[], bool] | None = None) -> datetime:
+        """Replace the stored corpus and index in one transaction; returns the build time recorded.
+        `still_wanted` is asked while the write lock is held, right before COMMIT: False rolls back (StaleBuild)."""
         built_at = datetime.now(timezone.utc)
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
@@ -177,6 +182,8 @@ class Store:
             await db.execute("INSERT INTO sentence_table (id, data) VALUES (1, ?)", (sentence_table,))
             for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
                 await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            if still_wanted is not None and not still_wanted():
+                raise StaleBuild("the process that asked for this build is gone; nothing was saved")
             await db.execute("COMMIT")
         except BaseException:
             # SQLite may already have rolled back (SQLITE_FULL does): a second ROLLBACK would fail and
