@@ -43,21 +43,25 @@ def admin_only(handler: Handler) -> Handler:
         if is_admin(update, context):
             await handler(update, context)
             return
-        await refuse(update, handler.__name__)
+        await refuse(update, context, handler.__name__)
 
     return guarded
 
 
-async def refuse(update: Update, action: str) -> None:
-    """Log the attempt and tell the sender the action is for Sanad admins only."""
+async def refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, action: str) -> None:
+    """Log the attempt (once a minute per user, by pseudonym) and tell the sender the action is for Sanad
+    admins only."""
     user = update.effective_user
     chat = update.effective_chat
-    log.warning(
-        "refused admin action %s from user %s in chat %s",
-        action,
-        user.id if user else None,
-        chat.id if chat else None,
-    )
+    state = get_state(context)
+    if user is None or state.refusal_log_limiter.check(user.id) is Verdict.ALLOW:
+        log.warning(
+            "refused admin action %s from user %s in chat %s (further refusals of this user are not logged "
+            "for a minute)",
+            action,
+            await state.log_name(user.id) if user else None,
+            await state.log_name(chat.id) if chat else None,
+        )
     if update.effective_message is not None:
         await reply_html(update.effective_message, texts.ADMIN_ONLY)
 
@@ -162,7 +166,7 @@ async def document_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if message is None or chat is None or message.document is None:
         return
     if not is_admin(update, context):
-        await refuse(update, "upload")
+        await refuse(update, context, "upload")
         return
     if chat.type != ChatType.PRIVATE:
         await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
@@ -235,6 +239,9 @@ async def _upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: question counts, unanswered share, latency, top questions, feedback."""
     message = update.effective_message
+    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+        await reply_html(message, texts.STATS_PRIVATE_ONLY)  # they quote other users' private questions
+        return
     stats = await get_state(context).engine.store.stats(top=5)
     share = float(getattr(stats, "unanswered_share", 0.0) or 0.0)
     latency = getattr(stats, "median_latency_ms", None)

@@ -58,6 +58,7 @@ class BotState:
     chat_limiter: RateLimiter
     button_limiter: RateLimiter
     upload_limiter: RateLimiter
+    refusal_log_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1, 60.0))  # a log line a minute
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _codec: CallbackCodec | None = None
     _user_salt: bytes | None = None
@@ -86,10 +87,14 @@ class BotState:
         return self._codec
 
     async def user_hash(self, user_id: int) -> str:
-        """Salted hash of a Telegram user id (the log never stores raw ids)."""
+        """Keyed hash of a Telegram user id (the log never stores raw ids; the key is outside the database)."""
         if self._user_salt is None:
             self._user_salt = await self.engine.store.secret("user-id")
         return hmac.new(self._user_salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def log_name(self, telegram_id: int) -> str:
+        """How a log line names a user or chat: a short keyed pseudonym, never the raw id."""
+        return "#" + (await self.user_hash(telegram_id))[:10]
 
     def generation(self) -> str:
         """Tag of the corpus snapshot now serving."""
@@ -225,7 +230,8 @@ async def auto_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         await reply_html(message, texts.AUTO_GROUPS_ONLY)
         return
-    store = get_state(context).engine.store
+    state = get_state(context)
+    store = state.engine.store
     arg = (context.args or [""])[0].lower()
     if arg not in ("on", "off"):
         current = await store.get_chat_setting(chat.id, "auto", "off")
@@ -233,7 +239,8 @@ async def auto_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply_html(message, texts.AUTO_USAGE.format(state=state_text))
         return
     if not await _is_group_admin(update, context):
-        log.warning("refused /auto from non-admin user %s in chat %s", user.id, chat.id)
+        log.warning("refused /auto from non-admin user %s in chat %s", await state.log_name(user.id),
+                    await state.log_name(chat.id))
         await reply_html(message, texts.AUTO_NOT_ADMIN)
         return
     await store.set_chat_setting(chat.id, "auto", arg)
@@ -250,7 +257,7 @@ async def _is_group_admin(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     try:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
-        log.warning("get_chat_member failed for chat %s", chat.id)
+        log.warning("get_chat_member failed for chat %s", await get_state(context).log_name(chat.id))
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -483,7 +490,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     try:
         action = (await state.codec()).decode(message.chat.id, query.data)
     except InvalidCallback as exc:
-        log.warning("rejected callback data in chat %s: %s", message.chat.id, exc)
+        log.warning("rejected callback data in chat %s: %s", await state.log_name(message.chat.id), exc)
         await query.answer(texts.STALE_BUTTON)
         return
     if state.button_limiter.check(query.from_user.id) is not Verdict.ALLOW:
@@ -499,10 +506,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def _question_in_chat(state: BotState, question_id: int, chat_id: int) -> str | None:
     """The logged question if it was asked in this chat."""
-    row = await state.engine.store.get_question(question_id)
-    if row is None or row[0] != chat_id:
-        return None
-    return row[1]
+    return await state.engine.store.get_question(question_id, chat_id)
 
 
 async def _show_more(query: object, message: Message, state: BotState, action: More) -> None:

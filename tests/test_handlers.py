@@ -59,9 +59,9 @@ class FakeStore:
         self.questions[qid] = dict(chat_id=chat_id, user_hash=user_hash, question=question, answered=answered)
         return qid
 
-    async def get_question(self, question_id: int):
+    async def get_question(self, question_id: int, chat_id: int):
         row = self.questions.get(question_id)
-        return (row["chat_id"], row["question"]) if row else None
+        return row["question"] if row and row["chat_id"] == chat_id else None
 
     async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
         self.feedback[(question_id, user_hash)] = value
@@ -526,6 +526,24 @@ async def test_stats(env) -> None:
     await feed(app, {"message": message("/stats", user=ADMIN)})
     joined = "".join(p["text"] for p in request.sent())
     assert "٤٠٪" in joined and "سؤال &lt;b&gt;" in joined
+
+
+async def test_stats_are_given_in_private_only(env) -> None:
+    """Issue 13.8: /stats quotes other users' questions; in a group it would publish them."""
+    app, _, request = env
+    await feed(app, {"message": message("/stats", user=ADMIN, chat=-100, chat_type="supergroup")})
+    assert [p["text"] for p in request.sent()] == [texts.STATS_PRIVATE_ONLY]
+
+
+async def test_refused_admin_attempts_are_logged_once_a_minute_by_pseudonym(env, caplog) -> None:
+    """Issues 13.6 and 13.8: a flood of refused commands is one log line, and no line holds a raw id."""
+    app, _, request = env
+    stranger, group = 555000111, -1009990001
+    with caplog.at_level(logging.INFO):
+        for command in ("/reload", "/stats", "/remove d1"):
+            await feed(app, {"message": message(command, user=stranger, chat=group, chat_type="supergroup")})
+    assert caplog.text.count("refused admin action") == 1
+    assert str(stranger) not in caplog.text and str(group) not in caplog.text
 
 
 # ---------------------------------------------------------------------------
