@@ -18,7 +18,7 @@ from telegram import (
     BotCommandScopeChat,
     Update,
 )
-from telegram.error import Conflict, InvalidToken, TelegramError
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.request import BaseRequest
 from telegram.ext import (
     AIORateLimiter,
@@ -34,6 +34,7 @@ from telegram.ext import (
 from bot import admin, handlers
 from bot.handlers import BotState
 from bot.settings import Settings, SettingsError
+from retrieval import ReloadError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,8 @@ async def on_startup(application: Application) -> None:
 
 
 async def on_shutdown(application: Application) -> None:
-    """Stop the retention purge."""
+    """Stop the retention purge; let the question log finish its pending writes."""
+    await application.bot_data["sanad"].question_log.drain(timeout=10)
     task = application.bot_data.pop("purge_task", None)
     if task is not None:
         task.cancel()
@@ -343,6 +345,13 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
         return 3
     except KeyboardInterrupt:
         return 130
+    except (StoreError, ReloadError) as exc:  # the database or the corpus: the message says what to do
+        print(f"sanad: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    except NetworkError as exc:  # getMe at start-up: nothing answered at the API address
+        print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). Check the network "
+              "connection (or TELEGRAM_API_URL), then start again.", file=sys.stderr)
+        return 1
     except OSError as exc:  # unreadable corpus or database, port in use, ...
         print(f"sanad: {exc}", file=sys.stderr)
         return 1

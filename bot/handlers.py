@@ -37,6 +37,7 @@ from bot.callbacks import (
     ShowContext,
     generation_tag,
 )
+from bot.questionlog import QuestionLog
 from bot.ratelimit import RateLimiter, Verdict
 from bot.render import clean, escape, num, render_answer, render_context, render_inline, shorten
 from bot.settings import Settings
@@ -60,6 +61,7 @@ class BotState:
     upload_limiter: RateLimiter
     refusal_log_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1, 60.0))  # a log line a minute
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    question_log: QuestionLog = field(default_factory=QuestionLog)
     _codec: CallbackCodec | None = None
     _user_salt: bytes | None = None
 
@@ -442,11 +444,12 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, ra
     started = time.perf_counter()
     answer = state.engine.ask(question, top=state.settings.top)
     latency_ms = (time.perf_counter() - started) * 1000
-    question_id = await _log_question(state, chat.id, user.id if user else 0, answer, latency_ms)
+    question_id = state.question_log.new_id()
     markup = answer_keyboard(
         await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
     )
     await reply_pages(message, render_answer(answer), markup=markup)
+    _log_question(state, question_id, chat.id, user.id if user else 0, answer, latency_ms)  # after the reply
 
 
 def _thread(message: Message) -> int | None:
@@ -454,23 +457,25 @@ def _thread(message: Message) -> int | None:
     return message.message_thread_id if message.is_topic_message else None
 
 
-async def _log_question(
-    state: BotState, chat_id: int, user_id: int, answer: object, latency_ms: float
-) -> int | None:
-    """Log the question; storage trouble costs the buttons, never the answer."""
+def _log_question(
+    state: BotState, question_id: int, chat_id: int, user_id: int, answer: object, latency_ms: float
+) -> None:
+    """Log the question in the background: the reply never waits for the database, and storage trouble
+    costs the buttons' history, never the answer."""
     top_doc = answer.extracts[0].doc.id if answer.answered and answer.extracts else None
-    try:
-        return await state.engine.store.log_question(
+
+    async def write() -> None:
+        await state.engine.store.log_question(
             chat_id=chat_id,
             user_hash=await state.user_hash(user_id),
             question=answer.question,
             answered=bool(answer.answered),
             top_doc=top_doc,
             latency_ms=latency_ms,
+            question_id=question_id,
         )
-    except Exception:  # noqa: BLE001 - read-only or full disk: keep answering
-        log.exception("logging the question failed; answering without history")
-        return None
+
+    state.question_log.submit(write())
 
 
 # ---------------------------------------------------------------------------
@@ -569,7 +574,6 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     started = time.perf_counter()
     answer = state.engine.ask(question, top=INLINE_RESULTS)
     latency_ms = (time.perf_counter() - started) * 1000
-    await _log_question(state, 0, query.from_user.id, answer, latency_ms)
     results = []
     if answer.answered:
         for extract in answer.extracts:
@@ -586,6 +590,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
                 )
             )
     await query.answer(results, cache_time=60)
+    _log_question(state, state.question_log.new_id(), 0, query.from_user.id, answer, latency_ms)
 
 
 # ---------------------------------------------------------------------------

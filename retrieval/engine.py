@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -31,9 +32,11 @@ from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprin
 from .childproc import die_with_parent, parent_alive
 from .index import Index
 from .snapshot import Snapshot
-from .store import StaleBuild, Store, StoredCorpus
+from .store import StaleBuild, Store, StoredCorpus, StoreError
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,13 +163,19 @@ class Engine:
         store = await Store.open(db_path)
         try:
             with _quiet_build():  # start-up builds or loads a large snapshot too
-                stored = await store.load_corpus()
+                stored, damaged = await store.load_corpus(), None
                 if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                         and stored.fingerprint == fingerprint(corpus_dir):
-                    return cls(store, corpus_dir, *await _reuse(stored))
+                    try:
+                        return cls(store, corpus_dir, *await _reuse(stored))
+                    except StoreError as e:  # rebuild it from the folder below; the question log stays
+                        log.warning("%s; rebuilding it from %s", e, corpus_dir)
+                        stored, damaged = None, e
                 try:
                     snapshot, report = await _build_and_save(store, corpus_dir, progress)
                 except ReloadError:
+                    if damaged:
+                        raise damaged from None
                     if not stored or rebuild:  # an explicit rebuild must say it failed
                         raise
                     # The folder is unusable now, but the database still holds a corpus: serve it.
@@ -412,9 +421,14 @@ def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
 
 
 async def _reuse(stored: StoredCorpus) -> tuple[Snapshot, BuildReport]:
-    """Serve the stored corpus as it is (loaded in a thread), with a report saying nothing was rebuilt."""
+    """Serve the stored corpus as it is (loaded in a thread), with a report saying nothing was rebuilt;
+    StoreError when the stored index is damaged."""
     t0 = time.perf_counter()
-    snapshot = await asyncio.to_thread(_from_stored, stored)
+    try:
+        snapshot = await asyncio.to_thread(_from_stored, stored)
+    except Exception as e:  # BadZipFile, ValueError, ...: whatever a damaged blob makes numpy or zipfile say
+        raise StoreError(f"the index stored in the database is damaged ({e.__class__.__name__}: {e}): run "
+                         "`sanad index` to rebuild it; your question log is kept") from e
     return snapshot, BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
                                  time.perf_counter() - t0, reused=True)
 

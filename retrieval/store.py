@@ -130,26 +130,37 @@ class Store:
         """Open (creating or migrating) the database; ids are hashed under `key`, by default the key file
         beside the database (see retrieval.pseudonym)."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        ids = Pseudonyms(key or _key_for(path))
         try:
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
             db = await aiosqlite.connect(path, isolation_level=None)
-        except Exception as e:  # sqlite3.OperationalError and friends: say which file and why
-            raise StoreError(f"cannot open database {path}: {e}") from e
-        store = cls(db, path, ids)
+        except Exception as e:  # sqlite3.OperationalError and friends: say which file, why, and what to do
+            raise StoreError(explain(e, path)) from e
+        store = cls(db, path, Pseudonyms(key or _key_for(path)))
         try:
             await db.execute("PRAGMA busy_timeout = 5000")
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
+            await store._check_integrity()
             await store._migrate()
         except StoreError:
             await db.close()
             raise
         except Exception as e:
             await db.close()
-            raise StoreError(f"cannot use database {path}: {e}") from e
+            raise StoreError(explain(e, path)) from e
         return store
+
+    async def _check_integrity(self) -> None:
+        """A damaged page would otherwise go unnoticed until a write to it fails (the log then silently
+        records nothing): check at start and say so. quick_check reads every page once."""
+        rows = await (await self._db.execute("PRAGMA quick_check(5)")).fetchall()
+        if rows and rows[0][0] != "ok":
+            problems = "; ".join(" ".join(r[0].split()) for r in rows)
+            raise StoreError(
+                f"database {self.path} is damaged ({problems}). Recover what it holds with "
+                f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite3` and point SANAD_DB at the result, or "
+                f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
 
     async def close(self) -> None:
         await self._db.close()
@@ -349,6 +360,25 @@ class Store:
         """A 32-byte key for `name` (e.g. the salt for hashing user ids), derived from the key kept outside the
         database: nothing stored here can reverse a pseudonym."""
         return self._ids.secret(name)
+
+
+def explain(error: BaseException, path: Path) -> str:
+    """What an operator is told when the database cannot be opened: the cause in plain words and a way on."""
+    text = str(error).lower()
+    errno_ = getattr(error, "errno", None)
+    if "locked" in text or "busy" in text:
+        return (f"database {path} is locked by another process (another `sanad serve` or `sanad index`, or an "
+                f"sqlite3 shell holding it): stop that process, then start again")
+    if "full" in text or errno_ == 28:  # ENOSPC
+        return f"the disk holding {path} is full: free some space, or set SANAD_DB to a file on another disk"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"{path} is damaged or is not a Sanad database: move it aside (it may hold your question log) "
+                f"and run `sanad index` to build a new one, or set SANAD_DB to another file")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(error, PermissionError) \
+            or errno_ in (13, 30):  # EACCES, EROFS
+        return (f"cannot create or write database {path}: its folder is read-only or not writable by this user; "
+                f"set SANAD_DB to a writable file ({error})")
+    return f"cannot use database {path}: {error}"
 
 
 def _key_for(path: Path) -> bytes:

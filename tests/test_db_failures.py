@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from bot import texts
 from retrieval import BuildReport, Engine, Store, StoreError
@@ -197,3 +198,114 @@ async def test_a_migration_is_applied_step_by_step_from_an_old_version(tmp_path,
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     assert "changed" in [r[1] for r in con.execute("PRAGMA table_info(chat_settings)")]
+
+
+# ------------------------------------------------------------------ start-up and corruption (issue 13.10)
+
+
+async def test_a_write_lock_held_elsewhere_never_delays_the_reply(real_lock_app) -> None:
+    app, engine, request, path = real_lock_app
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        await app.process_update(Update.de_json(
+            {"update_id": 1, "message": message("ماذا قال لافروف عن كوريا الشمالية؟", user=USER)}, app.bot))
+        (reply,) = request.sent()  # the answer is out while the lock is still held
+        assert "لافروف" in reply["text"]
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await app.bot_data["sanad"].question_log.drain()
+    (logged,) = sqlite3.connect(path).execute("SELECT id FROM questions").fetchall()
+    assert any(str(logged[0]) in b["callback_data"] for b in buttons(reply) if b["text"] == "👍")
+
+
+@pytest.fixture
+async def real_lock_app(tmp_path, corpus_dir):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    try:
+        async with running_app(engine, retention_days=0) as (app, request):
+            yield app, engine, request, tmp_path / "db.sqlite3"
+    finally:
+        await engine.close()
+
+
+async def test_a_database_locked_by_another_process_is_named_so(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    await (await Store.open(path)).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked by another process.*stop that process"):
+            await Store.open(path)
+    finally:
+        other.close()
+
+
+async def test_a_file_that_is_not_a_database_is_named_so(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(StoreError, match="damaged or is not a Sanad database.*sanad index"):
+        await Store.open(path)
+
+
+async def test_a_damaged_page_is_found_at_start(tmp_path, corpus_dir):
+    path = tmp_path / "db.sqlite3"
+    await (await Engine.open(path, corpus_dir)).close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'questions_ts'").fetchone()
+    con.close()
+    with path.open("r+b") as f:  # scribble over an index page's header
+        f.seek((root - 1) * page_size)
+        f.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff")
+    with pytest.raises(StoreError, match="is damaged.*\\.recover"):
+        await Store.open(path)
+
+
+def _damage_index_blob(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("UPDATE index_chunks SET data = zeroblob(length(data)) WHERE seq = 0")
+    con.commit()
+    con.close()
+
+
+async def test_a_damaged_index_is_rebuilt_from_the_folder_and_the_log_kept(tmp_path, corpus_dir, caplog):
+    path = tmp_path / "db.sqlite3"
+    engine = await Engine.open(path, corpus_dir)
+    await engine.store.log_question(chat_id=1, user_hash="u", question="س", answered=True, top_doc=None, latency_ms=1)
+    await engine.close()
+    _damage_index_blob(path)
+    engine = await Engine.open(path, corpus_dir)
+    try:
+        assert engine.ask("ماذا قال لافروف عن كوريا الشمالية؟").answered
+        assert (await engine.store.stats()).questions_total == 1
+    finally:
+        await engine.close()
+    assert "damaged" in caplog.text and "rebuilding" in caplog.text
+
+
+async def test_a_damaged_index_without_its_folder_says_how_to_rebuild(tmp_path, corpus_dir):
+    path = tmp_path / "db.sqlite3"
+    await (await Engine.open(path, corpus_dir)).close()
+    _damage_index_blob(path)
+    with pytest.raises(StoreError, match="damaged.*sanad index.*question log is kept"):
+        await Engine.open(path, tmp_path / "gone")
+
+
+@pytest.mark.parametrize("error, says", [
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+    (sqlite3.OperationalError("unable to open database file"), "read-only"),
+    (PermissionError(13, "Permission denied"), "read-only"),
+    (OSError(30, "Read-only file system"), "read-only"),
+    (sqlite3.OperationalError("database or disk is full"), "disk holding .* is full"),
+    (OSError(28, "No space left on device"), "disk holding .* is full"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "damaged"),
+])
+def test_each_start_up_failure_has_a_clear_message(error, says):
+    """Root ignores a read-only folder and no disk can be filled here: the wording of these, from their errors."""
+    import re
+
+    assert re.search(says, store_module.explain(error, Path("/data/sanad.sqlite3")))

@@ -18,6 +18,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot import texts
 from bot.app import ADMIN_COMMANDS, build_application, on_shutdown, on_startup, protect_token
+from bot.questionlog import TASK_NAME as QUESTION_LOG_TASK
 from bot.settings import Settings
 from retrieval import Answer, BuildReport, Context, CorpusInfo, DocInfo, Extract, ReloadError, UploadError
 from test_render import telegram_visible_text
@@ -52,10 +53,11 @@ class FakeStore:
         self.ids = itertools.count(1)
         self.fail_logging = False
 
-    async def log_question(self, *, chat_id, user_hash, question, answered, top_doc, latency_ms) -> int:
+    async def log_question(self, *, chat_id, user_hash, question, answered, top_doc, latency_ms,
+                           question_id=None) -> int:
         if self.fail_logging:
             raise OSError("read-only database")
-        qid = next(self.ids)
+        qid = question_id or next(self.ids)
         self.questions[qid] = dict(chat_id=chat_id, user_hash=user_hash, question=question, answered=answered)
         return qid
 
@@ -249,8 +251,9 @@ def message(text: str | None, *, user: int = USER, chat: int | None = None, chat
 async def feed(app, payload: dict) -> None:
     update = Update.de_json({"update_id": next(_ids), **payload}, app.bot)
     await app.process_update(update)
-    for _ in range(100):  # non-blocking handlers (admin) run as tasks
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "process_update" in repr(t)]
+    for _ in range(100):  # non-blocking handlers (admin) and the question log run as tasks
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                   and ("process_update" in repr(t) or t.get_name() == QUESTION_LOG_TASK)]
         if not pending:
             break
         await asyncio.sleep(0.01)
@@ -394,7 +397,35 @@ async def test_logging_failure_still_answers(env) -> None:
     await feed(app, {"message": message("كوريا")})
     (reply,) = request.sent()
     assert "<blockquote>" in reply["text"]
-    assert [b["text"] for b in buttons(reply)] == ["السياق ١", "السياق ٢", "السياق ٣"]
+    # The reply went before the log failed: a button that needs the logged question says it is stale.
+    more = next(b for b in buttons(reply) if b["text"].startswith("المزيد"))
+    await feed(app, press(more["callback_data"], chat=USER))
+    assert request.sent("answerCallbackQuery")[-1]["text"] == texts.STALE_BUTTON
+
+
+class BlockedStore(FakeStore):
+    """A store whose writes wait until released, like SQLite behind another process's write lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = asyncio.Event()
+
+    async def log_question(self, **row) -> int:
+        await self.released.wait()
+        return await super().log_question(**row)
+
+
+async def test_the_reply_never_waits_for_the_question_log(env) -> None:
+    """Issue 13.10: reply first, log after."""
+    app, engine, request = env
+    engine.store = store = BlockedStore()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message("كوريا")}, app.bot))
+    (reply,) = request.sent()  # answered while the database is still locked ...
+    assert "<blockquote>" in reply["text"] and store.questions == {}
+    store.released.set()
+    await app.bot_data["sanad"].question_log.drain()
+    (qid,) = store.questions  # ... and logged afterwards, under the id its buttons carry
+    assert any(str(qid) in b["callback_data"] for b in buttons(reply) if b["text"] == "👍")
 
 
 async def test_start_help_about_forgetme(env) -> None:
