@@ -31,8 +31,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, handlers
+from bot import admin, floodgate, handlers
 from bot.handlers import BotState
+from bot.lanes import UpdateLanes
 from bot.settings import Settings, SettingsError
 from retrieval import ReloadError, StoreError
 
@@ -133,13 +134,14 @@ def build_application(
         .post_init(on_startup)
         .post_shutdown(on_shutdown)
         # Answering takes milliseconds but each reply is a network round trip: handle updates
-        # concurrently, with enough connections, so one slow chat never queues everyone else.
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # concurrently, with enough connections, so one slow chat never queues everyone else;
+        # button and inline answers in a lane of their own, never behind replies to messages.
+        .concurrent_updates(UpdateLanes(CONCURRENT_UPDATES, CONCURRENT_UPDATES))
     )
     if request is not None:
         builder = builder.request(request)
     else:
-        builder = builder.connection_pool_size(CONCURRENT_UPDATES * 2).pool_timeout(10.0)
+        builder = builder.connection_pool_size(CONCURRENT_UPDATES * 3).pool_timeout(10.0)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
@@ -154,6 +156,7 @@ def register_handlers(application: Application) -> None:
     groups = filters.ChatType.GROUPS
     new = filters.UpdateType.MESSAGE
     add = application.add_handler
+    add(floodgate.handler(), group=floodgate.GROUP)  # every update counts against its sender's limit
     # Documents are uploads; only private chats (elsewhere they are ignored).
     # Admin commands run without blocking other updates (a reload takes a while).
     add(CommandHandler("reload", admin.reload_command, filters=new, block=False))

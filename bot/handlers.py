@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 INLINE_RESULTS = 5
 QUESTION_MAX_CHARS = 1000
+UPDATES_PER_QUESTION = 3  # updates of any kind (buttons, commands, ...) a user may send per question allowed
 
 
 @dataclass
@@ -57,7 +58,7 @@ class BotState:
     engine: object  # retrieval.Engine (duck-typed so tests can pass a fake)
     user_limiter: RateLimiter
     chat_limiter: RateLimiter
-    button_limiter: RateLimiter
+    update_limiter: RateLimiter  # every update of a user (see bot/floodgate)
     upload_limiter: RateLimiter
     refusal_log_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1, 60.0))  # a log line a minute
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -73,7 +74,7 @@ class BotState:
             engine=engine,
             user_limiter=RateLimiter(settings.rate_limit, 60.0),
             chat_limiter=RateLimiter(settings.chat_rate_limit, 60.0),
-            button_limiter=RateLimiter(max(30, settings.rate_limit * 3), 60.0),
+            update_limiter=RateLimiter(settings.rate_limit * UPDATES_PER_QUESTION, 60.0),
             upload_limiter=RateLimiter(settings.uploads_per_hour, 3600.0),
         )
 
@@ -498,9 +499,6 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         log.warning("rejected callback data in chat %s: %s", await state.log_name(message.chat.id), exc)
         await query.answer(texts.STALE_BUTTON)
         return
-    if state.button_limiter.check(query.from_user.id) is not Verdict.ALLOW:
-        await query.answer(texts.SLOW_DOWN_BUTTON)
-        return
     if isinstance(action, ShowContext):
         await _show_context(query, message, state, action)
     elif isinstance(action, More):
@@ -568,7 +566,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     state = get_state(context)
     question = normalise_question(query.query)
-    if not _has_words(question) or state.user_limiter.check(query.from_user.id) is not Verdict.ALLOW:
+    if not _has_words(question):
         await query.answer([], cache_time=5, is_personal=True)
         return
     started = time.perf_counter()

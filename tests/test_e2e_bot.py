@@ -356,3 +356,51 @@ def test_serve_process_stops_gracefully_on_sigterm(botapi_server_strict, tmp_pat
     assert proc.returncode == 0, err
     assert server.token not in out + err
     assert "shutting down" in err
+
+
+async def test_a_flood_from_one_user_gets_one_notice_then_silence_and_delays_nobody(start_bot, botapi_server) -> None:  # noqa: F811
+    """Issue 13.6: every update counts against its sender's limit (rate_limit 2 → 6 updates a minute)."""
+    bot = await start_bot(rate_limit=2)
+    server = botapi_server
+    flooder = server.private(USER)
+    since = server.mark()
+    for i in range(150):
+        server.send_text(flooder, USER, ("/help", "مرحبا", "/nosuchcommand", "/reload")[i % 4])
+    others = [server.send_text(server.private(uid), uid, QUESTION) for uid in range(5000, 5010)]
+    answers = [await bot.reply_to(msg, 0, timeout=20) for msg in others]
+    assert all("لافروف" in a.text for a in answers)
+    await bot.settle(0.5)
+    to_flooder = [c for c in server.calls_to("sendMessage") if str(c.chat_id) == str(USER)]
+    # six replies (help, or the question limit's own notice), one flood notice, then silence
+    assert len(to_flooder) == 7 and [c.text for c in to_flooder].count(texts.FLOODING) == 1
+    last_answer = max(a.index for a in answers)
+    sent_before = [c for c in server.sent[since:last_answer] if c.method == "sendMessage"]
+    assert len(sent_before) <= 7 + len(others)  # the others waited behind 7 messages at most, not 150
+
+
+BURST = 80
+
+
+async def test_button_and_inline_answers_never_wait_behind_a_burst_of_messages(start_bot, botapi_server) -> None:  # noqa: F811
+    """Issue 13.7: with every message slot busy sending replies, a button press and an inline query are
+    answered at once, not after the burst (the old single pool answered them after BURST - 32 replies)."""
+    bot = await start_bot()
+    server = botapi_server
+    chat = server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = server.message(chat, reply.result["message_id"])
+    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+    burst_users = range(6000, 6000 + BURST)
+    since = server.mark()
+    for uid in burst_users:
+        server.send_text(server.private(uid), uid, QUESTION)
+    pressed = server.press_button(answer_msg, more["callback_data"], USER)
+    asked = server.inline_query(OTHER, "لافروف كوريا الشمالية")
+    ack = await server.wait_for_async(method="answerCallbackQuery", since=since, timeout=30)
+    inline = await server.wait_for_async(method="answerInlineQuery", since=since, timeout=30)
+    assert server.callback_answer(pressed) is not None and server.inline_answer(asked)["results"]
+
+    def burst_replies_before(call: Call) -> int:
+        return sum(c.method == "sendMessage" and int(c.chat_id) in burst_users for c in server.sent[since:call.index])
+
+    assert burst_replies_before(ack) < BURST - 48 and burst_replies_before(inline) < BURST - 48
