@@ -33,7 +33,9 @@ from telegram.ext import (
 
 from bot import admin, floodgate, handlers
 from bot.handlers import BotState
+from bot.instance import PROBE_SECONDS, another_instance_polling
 from bot.lanes import UpdateLanes
+from bot.ratelimit import RateLimiter, Verdict
 from bot.settings import Settings, SettingsError
 from retrieval import ReloadError, StoreError
 
@@ -244,21 +246,20 @@ async def serve(
     port: int | None = None,
     stop_event: asyncio.Event | None = None,
     install_signal_handlers: bool = True,
+    probe_seconds: float = PROBE_SECONDS,
 ) -> None:
-    """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully."""
+    """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully; first, when polling, make sure no
+    other instance polls with this token (AnotherInstanceRunning), for `probe_seconds`."""
     settings: Settings = application.bot_data["sanad"].settings
     stop = stop_event or asyncio.Event()
-    conflict: list[Conflict] = []
+    conflicts = RateLimiter(1, 60.0)  # a log line a minute
 
     def on_polling_error(exc: TelegramError) -> None:
-        if isinstance(exc, Conflict):
-            if not conflict:
-                log.error(
-                    "another instance is already receiving updates for this bot token; "
-                    "stopping this one (stop the other instance or use a different token)"
+        if isinstance(exc, Conflict):  # a newcomer's probe, or a rival: this instance keeps serving
+            if conflicts.check("conflict") is Verdict.ALLOW:
+                log.warning(
+                    "another process polled with this bot token (%s); this instance keeps serving", exc.message
                 )
-            conflict.append(exc)
-            stop.set()
             return
         log.warning("polling error: %s: %s", exc.__class__.__name__, exc.message)
 
@@ -271,6 +272,14 @@ async def serve(
                 installed.append(sig)
     try:
         async with application:
+            if not webhook_url and probe_seconds > 0 and await another_instance_polling(
+                    application.bot, ALLOWED_UPDATES, probe_seconds):
+                log.error("another instance is already polling with this bot token; this one stops "
+                          "(and leaves it serving)")
+                raise AnotherInstanceRunning(
+                    "Another instance is already polling with this bot token; it keeps serving. "
+                    "Stop it first, or use webhook mode or a different token."
+                )
             await on_startup(application)
             try:
                 await _start_updates(application, settings, webhook_url, port, on_polling_error)
@@ -286,11 +295,6 @@ async def serve(
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-    if conflict:
-        raise AnotherInstanceRunning(
-            "Another instance is already polling with this bot token. "
-            "Stop it, or use webhook mode or a different token."
-        )
 
 
 async def _start_updates(

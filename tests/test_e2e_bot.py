@@ -18,6 +18,7 @@ import pytest
 
 from bot import texts
 from bot.app import AnotherInstanceRunning, build_application, configure_logging, serve
+from bot.instance import PROBE_SECONDS
 from bot.settings import Settings
 from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
 from botapi_server import BotAPIServer, Call
@@ -66,7 +67,8 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
     running: list[RunningBot] = []
     server = botapi_server_strict
 
-    async def start(**overrides: Any) -> RunningBot:
+    async def start(probe_seconds: float = 0.0, wait: bool = True, **overrides: Any) -> RunningBot:
+        """A bot serving in a task (probe_seconds: its look for another instance; 0 skips it, to start fast)."""
         settings = Settings(
             token=server.token, api_url=server.url, admin_ids=frozenset({ADMIN}),
             db_path=tmp_path / f"sanad{len(running)}.sqlite3", corpus_dir=corpus_dir, retention_days=0,
@@ -78,10 +80,12 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
         application = build_application(settings, engine)
         stop = asyncio.Event()
         since = server.mark()
-        task = asyncio.create_task(serve(application, stop_event=stop, install_signal_handlers=False))
+        task = asyncio.create_task(serve(application, stop_event=stop, install_signal_handlers=False,
+                                         probe_seconds=probe_seconds))
         bot = RunningBot(server, engine, task, stop)
         running.append(bot)
-        await _wait_polling(server, since)
+        if wait:
+            await _wait_polling(server, since)
         return bot
 
     yield start
@@ -292,14 +296,19 @@ async def test_rate_limit_notice_once(start_bot, botapi_server) -> None:  # noqa
     assert sent.count(texts.RATE_LIMITED) == 1 and len(sent) == 4
 
 
-async def test_second_instance_stops_with_clear_message(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+async def test_a_second_instance_stops_and_the_first_keeps_serving(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+    """Issue 13.5: only the newcomer stops, and without cutting off the running one."""
+    server = botapi_server
     first = await start_bot()
-    second = await start_bot()
-    done, _ = await asyncio.wait({first.task, second.task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
-    assert done, "neither instance noticed the conflict"
+    since = server.mark()
+    second = await start_bot(probe_seconds=PROBE_SECONDS, wait=False)
     with pytest.raises(AnotherInstanceRunning):
-        done.pop().result()
-    assert "another instance" in caplog.text
+        await asyncio.wait_for(second.task, 20)
+    assert "another instance is already polling" in caplog.text
+    assert all(c.index < since for c in server.calls_to("setMyCommands"))  # the newcomer set nothing up
+    assert not first.task.done()
+    _, reply = await first.say(server.private(USER), USER, QUESTION)  # the first still answers
+    assert "لافروف" in reply.text and not first.task.done()
 
 
 async def test_token_never_logged(start_bot, botapi_server, caplog) -> None:  # noqa: F811
