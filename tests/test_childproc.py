@@ -53,6 +53,12 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def _kill_if_alive(pid: int | None) -> None:
+    """A failed test leaves no orphan behind."""
+    if pid is not None and _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
 def _wait_gone(pid: int, seconds: float = 20.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -78,6 +84,7 @@ def test_a_worker_dies_when_its_parent_is_killed(tmp_path, start, mode):
         if parent.poll() is None:
             parent.kill()
         parent.stdout.close()
+        _kill_if_alive(locals().get("child"))
 
 
 async def test_a_build_whose_parent_is_gone_never_commits(tmp_path, corpus_dir):
@@ -112,3 +119,41 @@ async def test_interrupted_upload_files_are_removed_at_start(tmp_path, corpus_di
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
     await engine.close()
     assert not stale.exists() and fresh.exists()  # a fresh one may be another instance's upload in progress
+
+
+# The engine's own build child: a parent reloads with every corpus "large", the child reports its pid.
+ENGINE_PARENT = textwrap.dedent("""
+    import asyncio, os, sys, time
+    from retrieval import engine as engine_module
+
+    def build_forever(db_path, corpus_dir, parent_pid):
+        print(os.getpid(), flush=True)
+        time.sleep(600)
+
+    async def main():
+        e = await engine_module.Engine.open(sys.argv[1], sys.argv[2])
+        engine_module.CHILD_PROCESS_BYTES = 0
+        engine_module._child_build = build_forever
+        await e.reload()
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+""")
+
+
+def test_the_engine_build_child_dies_with_the_bot(tmp_path, corpus_dir):
+    script = tmp_path / "bot.py"
+    script.write_text(ENGINE_PARENT)
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path / "db.sqlite3"), str(corpus_dir)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        child = int(parent.stdout.readline())
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        assert _wait_gone(child), f"build child {child} outlived the bot"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+        _kill_if_alive(locals().get("child"))
