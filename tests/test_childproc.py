@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,10 +54,34 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _kill_if_alive(pid: int | None) -> None:
-    """A failed test leaves no orphan behind."""
-    if pid is not None and _alive(pid):
-        os.kill(pid, signal.SIGKILL)
+@pytest.fixture(autouse=True)
+def _no_orphans() -> Iterator[None]:
+    """A failed test leaves no child of its own behind."""
+    yield
+    for pid in _started:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    _started.clear()
+
+
+_started: list[int] = []
+
+
+def _kill_parent_of_child(args: list[str]) -> int:
+    """Run a parent script that prints its child's pid, SIGKILL the parent, return the child's pid."""
+    parent = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        child = int(parent.stdout.readline())
+        _started.append(child)
+        assert _alive(child)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.stdout.close()
+    return child
 
 
 def _wait_gone(pid: int, seconds: float = 20.0) -> bool:
@@ -72,19 +97,8 @@ def _wait_gone(pid: int, seconds: float = 20.0) -> bool:
 def test_a_worker_dies_when_its_parent_is_killed(tmp_path, start, mode):
     script = tmp_path / "parent.py"
     script.write_text(PARENT)
-    parent = subprocess.Popen([sys.executable, str(script), start, mode], cwd=ROOT, stdout=subprocess.PIPE,
-                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        child = int(parent.stdout.readline())
-        assert _alive(child)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
-        assert _wait_gone(child), f"worker {child} outlived its parent"
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-        parent.stdout.close()
-        _kill_if_alive(locals().get("child"))
+    child = _kill_parent_of_child([str(script), start, mode])
+    assert _wait_gone(child), f"worker {child} outlived its parent"
 
 
 async def test_a_build_whose_parent_is_gone_never_commits(tmp_path, corpus_dir):
@@ -144,16 +158,5 @@ ENGINE_PARENT = textwrap.dedent("""
 def test_the_engine_build_child_dies_with_the_bot(tmp_path, corpus_dir):
     script = tmp_path / "bot.py"
     script.write_text(ENGINE_PARENT)
-    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path / "db.sqlite3"), str(corpus_dir)], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        child = int(parent.stdout.readline())
-        assert _alive(child)
-        parent.send_signal(signal.SIGKILL)
-        parent.wait()
-        assert _wait_gone(child), f"build child {child} outlived the bot"
-    finally:
-        if parent.poll() is None:
-            parent.kill()
-        parent.stdout.close()
-        _kill_if_alive(locals().get("child"))
+    child = _kill_parent_of_child([str(script), str(tmp_path / "db.sqlite3"), str(corpus_dir)])
+    assert _wait_gone(child), f"build child {child} outlived the bot"
