@@ -258,14 +258,18 @@ class Engine:
         except ValueError as e:
             raise UploadError(str(e)) from None
         ids = await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
-        path = self.corpus_dir / name
-        if path.exists():  # never replace an article silently (it would be cited under the old file's metadata)
-            raise UploadError(f"a file named {name} is already in the corpus: /remove its documents first, "
-                              "or upload it under another name")
         taken = {d.id: d.file for d in self._snapshot.documents}
+        if name in taken.values() or (self.corpus_dir / name).exists():
+            raise _name_taken(name)
         if clash := next((i for i in ids if i in taken), None):
             raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
-        return await self._replace_file(path, lambda previous: data)
+
+        def new_file(previous: bytes | None) -> bytes:  # checked again under the lock, where the file is written
+            if previous is not None:
+                raise _name_taken(name)
+            return data
+
+        return await self._replace_file(self.corpus_dir / name, new_file)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
         """Take exactly this document out of the corpus folder (its file, or its record in a .jsonl) and reload.
@@ -282,6 +286,7 @@ class Engine:
             return _without_record(previous, doc)
 
         return await self._replace_file(path, without)
+
     async def _replace_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
         """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back."""
         def read_and_change() -> bytes | None:  # in a thread: a .jsonl archive can be large
@@ -296,6 +301,12 @@ class Engine:
             except ReloadError:
                 await asyncio.to_thread(_put, path, previous)
                 raise
+
+
+def _name_taken(name: str) -> UploadError:
+    """Never replace an article silently: it would be cited under the old file's metadata."""
+    return UploadError(f"a file named {name} is already in the corpus: /remove its documents first, "
+                       "or upload it under another name")
 
 
 def _check_content(name: str, text: str) -> list[str]:

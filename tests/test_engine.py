@@ -224,3 +224,12 @@ async def test_an_id_reused_outside_uploads_renames_only_the_newcomer(engine, co
     assert {"003_8a64b5d3bad4b392", "zz.jsonl#003_8a64b5d3bad4b392"} <= ids
     await engine.remove_document("003_8a64b5d3bad4b392")  # the original, under the id it always had
     assert not (corpus_dir / "003_8a64b5d3bad4b392.txt").exists() and (corpus_dir / "zz.jsonl").exists()
+
+
+async def test_two_uploads_of_one_new_name_at_once_never_overwrite(engine, corpus_dir):
+    first, second = NEW_ARTICLE.encode(), NEW_ARTICLE.replace("أسوان", "الأقصر").encode()
+    results = await asyncio.gather(engine.add_file("solar.txt", first, max_bytes=100_000),
+                                   engine.add_file("solar.txt", second, max_bytes=100_000), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, UploadError)]
+    assert len(refused) == 1 and "already in the corpus" in refused[0].reason
+    assert (corpus_dir / "solar.txt").read_bytes() == (first if isinstance(results[1], UploadError) else second)
