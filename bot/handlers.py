@@ -204,6 +204,7 @@ async def forget_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message is None or user is None:
         return
     state = get_state(context)
+    await state.question_log.drain(timeout=10)  # a question asked just before is forgotten too
     try:
         removed = await state.engine.store.forget_user(await state.user_hash(user.id))
     except Exception:  # noqa: BLE001 - storage trouble must not hide the answer

@@ -122,6 +122,7 @@ class Store:
 
     def __init__(self, db: aiosqlite.Connection, path: Path, ids: Pseudonyms):
         self._db = db
+        self._log = db  # the question log's writes; a connection of their own once the database is open
         self.path = path
         self._ids = ids
 
@@ -143,11 +144,13 @@ class Store:
             await db.execute("PRAGMA synchronous = NORMAL")
             await store._check_integrity()
             await store._migrate()
+            if str(path) != ":memory:":  # (a second connection to :memory: would be another database)
+                store._log = await _connect_log(path)
         except StoreError:
-            await db.close()
+            await store.close()
             raise
         except Exception as e:
-            await db.close()
+            await store.close()
             raise StoreError(explain(e, path)) from e
         return store
 
@@ -163,6 +166,8 @@ class Store:
                 f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
 
     async def close(self) -> None:
+        if self._log is not self._db:
+            await self._log.close()
         await self._db.close()
 
     async def _migrate(self) -> None:
@@ -268,7 +273,7 @@ class Store:
                            top_doc: str | None, latency_ms: float, question_id: int | None = None) -> int:
         """Record one question (under `question_id` if the caller chose it); returns its id (used by buttons
         and feedback). The chat is stored as its keyed pseudonym, never as its id."""
-        cur = await self._db.execute(
+        cur = await self._log.execute(
             "INSERT INTO questions (id, ts, chat_hash, user_hash, question, answered, top_doc, latency_ms) "
             "VALUES (?,?,?,?,?,?,?,?)",
             (question_id, time.time(), self._ids.of("chat", chat_id), user_hash, question, int(answered), top_doc,
@@ -284,7 +289,7 @@ class Store:
 
     async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
         """Record 👍 (+1) or 👎 (-1); one vote per user per question, the latest wins."""
-        await self._db.execute(
+        await self._log.execute(
             "INSERT OR REPLACE INTO feedback (question_id, user_hash, value, ts) VALUES (?,?,?,?)",
             (question_id, user_hash, 1 if value > 0 else -1, time.time()))
 
@@ -360,6 +365,15 @@ class Store:
         """A 32-byte key for `name` (e.g. the salt for hashing user ids), derived from the key kept outside the
         database: nothing stored here can reverse a pseudonym."""
         return self._ids.secret(name)
+
+
+async def _connect_log(path: Path) -> aiosqlite.Connection:
+    """The question log's own connection (and thread): a write waiting for a lock held elsewhere then
+    never holds up the reads an answer needs (a group's settings, a button's question)."""
+    log_db = await aiosqlite.connect(path, isolation_level=None)
+    await log_db.execute("PRAGMA busy_timeout = 5000")
+    await log_db.execute("PRAGMA synchronous = NORMAL")
+    return log_db
 
 
 def explain(error: BaseException, path: Path) -> str:

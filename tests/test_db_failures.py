@@ -7,6 +7,7 @@ and questions are answered even when the question log cannot be written.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -113,7 +114,8 @@ async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
 async def real_app(tmp_path, corpus_dir):
     """The bot's application over a real Engine whose database has turned read-only after start."""
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
-    await engine.store._db.execute("PRAGMA query_only = ON")
+    for connection in (engine.store._db, engine.store._log):
+        await connection.execute("PRAGMA query_only = ON")
     try:
         async with running_app(engine, db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir,
                                retention_days=0) as (app, request):
@@ -218,6 +220,29 @@ async def test_a_write_lock_held_elsewhere_never_delays_the_reply(real_lock_app)
     await app.bot_data["sanad"].question_log.drain()
     (logged,) = sqlite3.connect(path).execute("SELECT id FROM questions").fetchall()
     assert any(str(logged[0]) in b["callback_data"] for b in buttons(reply) if b["text"] == "👍")
+
+
+async def test_a_log_write_waiting_for_a_lock_never_holds_up_the_reads_an_answer_needs(real_lock_app) -> None:
+    """The question log writes on a connection of its own: a group in auto mode still reads its setting
+    (and answers) while the previous question's row waits for the lock."""
+    app, engine, request, path = real_lock_app
+    group = -100777
+    await engine.store.set_chat_setting(group, "auto", "on")
+    question_log = app.bot_data["sanad"].question_log
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        await app.process_update(Update.de_json(
+            {"update_id": 2, "message": message("ماذا قال لافروف عن كوريا الشمالية؟", user=USER)}, app.bot))
+        await asyncio.sleep(0.05)  # let its log write start waiting for the lock
+        await app.process_update(Update.de_json({"update_id": 3, "message": message(
+            "ماذا قال لافروف؟", user=USER, chat=group, chat_type="supergroup")}, app.bot))
+        assert len(request.sent()) == 2 and len(question_log) == 2  # both answered; both rows still waiting
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await question_log.drain()
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 2
 
 
 @pytest.fixture
