@@ -447,11 +447,13 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, ra
     answer = state.engine.ask(question, top=state.settings.top)
     latency_ms = (time.perf_counter() - started) * 1000
     question_id = state.question_log.new_id()
-    markup = answer_keyboard(
-        await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
-    )
-    await reply_pages(message, render_answer(answer), markup=markup)
-    _log_question(state, question_id, chat.id, user.id if user else 0, answer, latency_ms)  # after the reply
+    try:
+        markup = answer_keyboard(
+            await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
+        )
+        await reply_pages(message, render_answer(answer), markup=markup)
+    finally:  # after the reply (sent or failed)
+        _log_question(state, question_id, chat.id, user.id if user else 0, answer, latency_ms)
 
 
 def _thread(message: Message) -> int | None:
@@ -477,7 +479,7 @@ def _log_question(
             question_id=question_id,
         )
 
-    state.question_log.submit(write())
+    state.question_log.submit(question_id, write())
 
 
 # ---------------------------------------------------------------------------
@@ -510,6 +512,7 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def _question_in_chat(state: BotState, question_id: int, chat_id: int) -> str | None:
     """The logged question if it was asked in this chat."""
+    await state.question_log.written(question_id)
     return await state.engine.store.get_question(question_id, chat_id)
 
 

@@ -415,6 +415,17 @@ class BlockedStore(FakeStore):
         return await super().log_question(**row)
 
 
+async def test_a_button_pressed_before_its_question_is_written_waits_for_it(env) -> None:
+    app, engine, request = env
+    engine.store = store = BlockedStore()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message("كوريا")}, app.bot))
+    more = next(b for b in buttons(request.sent()[0]) if b["text"].startswith("المزيد"))
+    asyncio.get_running_loop().call_later(0.05, store.released.set)  # the row lands while the press waits
+    await feed(app, press(more["callback_data"], chat=USER))
+    assert request.sent("answerCallbackQuery")[-1].get("text") != texts.STALE_BUTTON
+    assert len(request.sent()) == 2  # the next extracts
+
+
 async def test_the_reply_never_waits_for_the_question_log(env) -> None:
     """Issue 13.10: reply first, log after."""
     app, engine, request = env
