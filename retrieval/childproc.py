@@ -21,7 +21,6 @@ PID 1, holding memory and still writing the database. Use:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -50,7 +49,7 @@ def die_with_parent(parent_pid: int) -> None:
 def _set_parent_death_signal() -> bool:
     """prctl(PR_SET_PDEATHSIG, SIGKILL) through libc; False when it is unavailable."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the running program's symbols, libc's prctl among them
         return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
