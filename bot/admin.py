@@ -49,15 +49,19 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def refuse(update: Update, context: SanadContext, action: str) -> None:
-    """Log the attempt (the user by salted hash only) and tell the sender the action is for Sanad admins only."""
+    """Log the attempt (once a minute per user, by pseudonym) and tell the sender the action is for Sanad
+    admins only."""
     user = update.effective_user
     chat = update.effective_chat
-    log.warning(
-        "refused admin action %s from user %s in a %s chat",
-        action,
-        await get_state(context).user_hash(user.id) if user else None,
-        chat.type if chat else "unknown",
-    )
+    state = get_state(context)
+    if user is None or state.refusal_log_limiter.check(user.id) is Verdict.ALLOW:
+        log.warning(
+            "refused admin action %s from user %s in chat %s (further refusals of this user are not logged "
+            "for a minute)",
+            action,
+            await state.log_name(user.id) if user else None,
+            await state.log_name(chat.id) if chat else None,
+        )
     if update.effective_message is not None:
         await reply_html(update.effective_message, texts.ADMIN_ONLY)
 
@@ -235,6 +239,9 @@ async def _upload(update: Update, context: SanadContext) -> None:
 async def stats_command(update: Update, context: SanadContext) -> None:
     """/stats: question counts, unanswered share, latency, top questions, feedback."""
     message = update.effective_message
+    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
+        await reply_html(message, texts.STATS_PRIVATE_ONLY)  # they quote other users' private questions
+        return
     stats = await get_state(context).engine.store.stats(top=5)
     share = float(stats.unanswered_share or 0.0)
     latency = stats.median_latency_ms

@@ -33,11 +33,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import admin, handlers, texts
+from bot import admin, floodgate, handlers, texts
 from bot.handlers import CONTEXT_TYPES, NO_PREVIEW, BotState, SanadContext
-from bot.seams import EngineSeam
+from bot.instance import PROBE_SECONDS, another_instance_polling
+from bot.lanes import UpdateLanes
 from bot.paths import provide_corpus
+from bot.ratelimit import RateLimiter, Verdict
+from bot.seams import EngineSeam
 from bot.settings import Settings, SettingsError
+from retrieval import ReloadError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +145,14 @@ def build_application(
         .context_types(CONTEXT_TYPES)
         .rate_limiter(AIORateLimiter(max_retries=3))
         # Answering takes milliseconds but each reply is a network round trip: handle updates
-        # concurrently, with enough connections, so one slow chat never queues everyone else.
-        .concurrent_updates(CONCURRENT_UPDATES)
+        # concurrently, with enough connections, so one slow chat never queues everyone else;
+        # button and inline answers in a lane of their own, never behind replies to messages.
+        .concurrent_updates(UpdateLanes(CONCURRENT_UPDATES, CONCURRENT_UPDATES))
     )
     if request is not None:
         builder = builder.request(request)
     else:
-        builder = builder.connection_pool_size(CONCURRENT_UPDATES * 2).pool_timeout(10.0)
+        builder = builder.connection_pool_size(CONCURRENT_UPDATES * 3).pool_timeout(10.0)
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     application = builder.build()
@@ -163,6 +168,7 @@ def register_handlers(application: Application) -> None:
     new = filters.UpdateType.MESSAGE
     edited = filters.UpdateType.EDITED_MESSAGE  # a corrected question is answered again
     add = application.add_handler
+    add(floodgate.handler(), group=floodgate.GROUP)  # every update counts against its sender's limit
     # Documents are uploads; only private chats (elsewhere they are ignored).
     # Admin commands run without blocking other updates (a reload takes a while).
     add(CommandHandler("reload", admin.reload_command, filters=new, block=False))
@@ -204,7 +210,9 @@ async def on_startup(application: Application) -> None:
 
 
 async def on_shutdown(application: Application) -> None:
-    """Unschedule the retention purge (the job queue itself stops with the application)."""
+    """Unschedule the retention purge (the job queue itself stops with the application); let the
+    question log finish its pending writes."""
+    await application.bot_data.state.question_log.drain(timeout=10)
     if application.job_queue is not None:
         for job in application.job_queue.get_jobs_by_name(PURGE_JOB):
             job.schedule_removal()
@@ -258,21 +266,20 @@ async def serve(
     port: int | None = None,
     stop_event: asyncio.Event | None = None,
     install_signal_handlers: bool = True,
+    probe_seconds: float = PROBE_SECONDS,
 ) -> None:
-    """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully."""
+    """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully; first, when polling, make sure no
+    other instance polls with this token (AnotherInstanceRunning), for `probe_seconds`."""
     settings: Settings = application.bot_data.state.settings
     stop = stop_event or asyncio.Event()
-    conflict: list[Conflict] = []
+    conflicts = RateLimiter(1, 60.0)  # a log line a minute
 
     def on_polling_error(exc: TelegramError) -> None:
-        if isinstance(exc, Conflict):
-            if not conflict:
-                log.error(
-                    "another instance is already receiving updates for this bot token; "
-                    "stopping this one (stop the other instance or use a different token)"
+        if isinstance(exc, Conflict):  # a newcomer's probe, or a rival: this instance keeps serving
+            if conflicts.check("conflict") is Verdict.ALLOW:
+                log.warning(
+                    "another process polled with this bot token (%s); this instance keeps serving", exc.message
                 )
-            conflict.append(exc)
-            stop.set()
             return
         log.warning("polling error: %s: %s", exc.__class__.__name__, exc.message)
 
@@ -285,6 +292,14 @@ async def serve(
                 installed.append(sig)
     try:
         async with application:
+            if not webhook_url and probe_seconds > 0 and await another_instance_polling(
+                    application.bot, ALLOWED_UPDATES, probe_seconds):
+                log.error("another instance is already polling with this bot token; this one stops "
+                          "(and leaves it serving)")
+                raise AnotherInstanceRunning(
+                    "Another instance is already polling with this bot token; it keeps serving. "
+                    "Stop it first, or use webhook mode or a different token."
+                )
             await on_startup(application)
             try:
                 await _start_updates(application, settings, webhook_url, port, on_polling_error)
@@ -300,11 +315,6 @@ async def serve(
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
-    if conflict:
-        raise AnotherInstanceRunning(
-            "Another instance is already polling with this bot token. "
-            "Stop it, or use webhook mode or a different token."
-        )
 
 
 async def _start_updates(
@@ -367,6 +377,13 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
         return 1
     except KeyboardInterrupt:
         return 130
+    except (StoreError, ReloadError) as exc:  # the database or the corpus: the message says what to do
+        print(f"sanad: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 1
+    except NetworkError as exc:  # getMe at start-up: nothing answered at the API address
+        print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). Check the network "
+              "connection (or TELEGRAM_API_URL), then start again.", file=sys.stderr)
+        return 1
     except OSError as exc:  # unreadable corpus or database, port in use, ...
         print(f"sanad: {exc}", file=sys.stderr)
         return 1

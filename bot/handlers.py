@@ -38,6 +38,7 @@ from bot.callbacks import (
     ShowContext,
     generation_tag,
 )
+from bot.questionlog import QuestionLog
 from bot.ratelimit import RateLimiter, Verdict
 from bot.render import clean, escape, num, render_answer, render_context, render_inline, shorten
 from bot.seams import EngineSeam
@@ -50,6 +51,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 INLINE_RESULTS = 5
 QUESTION_MAX_CHARS = 1000
 PAGES_REMEMBERED = 10_000  # «المزيد» pages already sent, so a second press does not send one twice
+UPDATES_PER_QUESTION = 3  # updates of any kind (buttons, commands, ...) a user may send per question allowed
 
 
 @dataclass
@@ -60,10 +62,12 @@ class BotState:
     engine: EngineSeam  # retrieval.Engine, or a test's fake
     user_limiter: RateLimiter
     chat_limiter: RateLimiter
-    button_limiter: RateLimiter
+    update_limiter: RateLimiter  # every update of a user (see bot/floodgate)
     upload_limiter: RateLimiter
+    refusal_log_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(1, 60.0))  # a log line a minute
     corpus_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pages_sent: dict[tuple[int, int, int], None] = field(default_factory=dict)  # (chat, question, offset), oldest first
+    question_log: QuestionLog = field(default_factory=QuestionLog)
     _codec: CallbackCodec | None = None
     _user_salt: bytes | None = None
 
@@ -75,7 +79,7 @@ class BotState:
             engine=engine,
             user_limiter=RateLimiter(settings.rate_limit, 60.0),
             chat_limiter=RateLimiter(settings.chat_rate_limit, 60.0),
-            button_limiter=RateLimiter(max(30, settings.rate_limit * 3), 60.0),
+            update_limiter=RateLimiter(settings.rate_limit * UPDATES_PER_QUESTION, 60.0),
             upload_limiter=RateLimiter(settings.uploads_per_hour, 3600.0),
         )
 
@@ -91,10 +95,14 @@ class BotState:
         return self._codec
 
     async def user_hash(self, user_id: int) -> str:
-        """Salted hash of a Telegram user id (the log never stores raw ids)."""
+        """Keyed hash of a Telegram user id (the log never stores raw ids; the key is outside the database)."""
         if self._user_salt is None:
             self._user_salt = await self.engine.store.secret("user-id")
         return hmac.new(self._user_salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def log_name(self, telegram_id: int) -> str:
+        """How a log line names a user or chat: a short keyed pseudonym, never the raw id."""
+        return "#" + (await self.user_hash(telegram_id))[:10]
 
     def generation(self) -> str:
         """Tag of the corpus snapshot now serving."""
@@ -243,6 +251,7 @@ async def forget_me(update: Update, context: SanadContext) -> None:
     if message is None or user is None:
         return
     state = get_state(context)
+    await state.question_log.drain(timeout=10)  # a question asked just before is forgotten too
     try:
         removed = await state.engine.store.forget_user(await state.user_hash(user.id))
     except Exception:  # noqa: BLE001 - storage trouble must not hide the answer
@@ -272,7 +281,8 @@ async def auto_command(update: Update, context: SanadContext) -> None:
     if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
         await reply_html(message, texts.AUTO_GROUPS_ONLY)
         return
-    store = get_state(context).engine.store
+    state = get_state(context)
+    store = state.engine.store
     arg = (context.args or [""])[0].lower()
     if arg not in ("on", "off"):
         current = await store.get_chat_setting(chat.id, "auto", "off")
@@ -280,7 +290,8 @@ async def auto_command(update: Update, context: SanadContext) -> None:
         await reply_html(message, texts.AUTO_USAGE.format(state=state_text))
         return
     if not await _is_group_admin(update, context):
-        log.warning("refused /auto from non-admin user %s", await get_state(context).user_hash(user.id))
+        log.warning("refused /auto from non-admin user %s in chat %s", await state.log_name(user.id),
+                    await state.log_name(chat.id))
         await reply_html(message, texts.AUTO_NOT_ADMIN)
         return
     await store.set_chat_setting(chat.id, "auto", arg)
@@ -297,7 +308,7 @@ async def _is_group_admin(update: Update, context: SanadContext) -> bool:
     try:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
-        log.warning("get_chat_member failed in a %s chat", chat.type)
+        log.warning("get_chat_member failed for chat %s", await get_state(context).log_name(chat.id))
         return False
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
@@ -485,11 +496,14 @@ async def answer_question(update: Update, context: SanadContext, raw: str) -> No
     if answer.reason == "small_talk":  # a greeting or thanks: a friendly word and how to ask, not logged
         await reply_html(message, escape(texts.small_talk_reply(question)))
         return
-    question_id = await _log_question(state, chat.id, user.id if user else 0, answer, latency_ms)
-    markup = answer_keyboard(
-        await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
-    )
-    await reply_pages(message, render_answer(answer), markup=markup)
+    question_id = state.question_log.new_id()
+    try:
+        markup = answer_keyboard(
+            await state.codec(), chat.id, question_id, answer, offset=0, generation=state.generation()
+        )
+        await reply_pages(message, render_answer(answer), markup=markup)
+    finally:  # after the reply (sent or failed)
+        _log_question(state, question_id, chat.id, user.id if user else 0, answer, latency_ms)
 
 
 def _thread(message: Message) -> int | None:
@@ -497,23 +511,25 @@ def _thread(message: Message) -> int | None:
     return message.message_thread_id if message.is_topic_message else None
 
 
-async def _log_question(
-    state: BotState, chat_id: int, user_id: int, answer: Answer, latency_ms: float
-) -> int | None:
-    """Log the question; storage trouble costs the buttons, never the answer."""
+def _log_question(
+    state: BotState, question_id: int, chat_id: int, user_id: int, answer: Answer, latency_ms: float
+) -> None:
+    """Log the question in the background: the reply never waits for the database, and storage trouble
+    costs the buttons' history, never the answer."""
     top_doc = answer.extracts[0].doc.id if answer.answered and answer.extracts else None
-    try:
-        return await state.engine.store.log_question(
+
+    async def write() -> None:
+        await state.engine.store.log_question(
             chat_id=chat_id,
             user_hash=await state.user_hash(user_id),
             question=answer.question,
             answered=bool(answer.answered),
             top_doc=top_doc,
             latency_ms=latency_ms,
+            question_id=question_id,
         )
-    except Exception:  # noqa: BLE001 - read-only or full disk: keep answering
-        log.exception("logging the question failed; answering without history")
-        return None
+
+    state.question_log.submit(question_id, write())
 
 
 # ---------------------------------------------------------------------------
@@ -533,11 +549,8 @@ async def on_callback(update: Update, context: SanadContext) -> None:
     try:
         action = (await state.codec()).decode(message.chat.id, query.data)
     except InvalidCallback as exc:
-        log.warning("rejected callback data in a %s chat: %s", message.chat.type, exc)
+        log.warning("rejected callback data in chat %s: %s", await state.log_name(message.chat.id), exc)
         await query.answer(texts.STALE_BUTTON)
-        return
-    if state.button_limiter.check(query.from_user.id) is not Verdict.ALLOW:
-        await query.answer(texts.SLOW_DOWN_BUTTON)
         return
     if isinstance(action, ShowContext):
         await _show_context(query, message, state, action)
@@ -549,10 +562,8 @@ async def on_callback(update: Update, context: SanadContext) -> None:
 
 async def _question_in_chat(state: BotState, question_id: int, chat_id: int) -> str | None:
     """The logged question if it was asked in this chat."""
-    row = await state.engine.store.get_question(question_id)
-    if row is None or row[0] != chat_id:
-        return None
-    return row[1]
+    await state.question_log.written(question_id)
+    return await state.engine.store.get_question(question_id, chat_id)
 
 
 async def _show_more(query: CallbackQuery, message: Message, state: BotState, action: More) -> None:
@@ -641,13 +652,12 @@ async def inline_query(update: Update, context: SanadContext) -> None:
         return
     state = get_state(context)
     question = normalise_question(query.query)
-    if not _has_words(question) or state.user_limiter.check(query.from_user.id) is not Verdict.ALLOW:
+    if not _has_words(question):
         await query.answer([], cache_time=5, is_personal=True)
         return
     started = time.perf_counter()
     answer = state.engine.ask(question, top=INLINE_RESULTS)
     latency_ms = (time.perf_counter() - started) * 1000
-    await _log_question(state, 0, query.from_user.id, answer, latency_ms)
     results = []
     if answer.answered:
         for extract in answer.extracts:
@@ -660,6 +670,7 @@ async def inline_query(update: Update, context: SanadContext) -> None:
                 )
             )
     await query.answer(results, cache_time=60)
+    _log_question(state, state.question_log.new_id(), 0, query.from_user.id, answer, latency_ms)
 
 
 # ---------------------------------------------------------------------------

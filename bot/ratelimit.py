@@ -66,6 +66,11 @@ class RateLimiter:
         window.notified = True
         return Verdict.NOTIFY
 
+    def notified(self, key: Hashable) -> bool:
+        """Whether key was told off and has not been allowed an event since."""
+        window = self._windows.get(key)
+        return window is not None and window.notified
+
     def retry_after(self, key: Hashable) -> float:
         """Seconds until key may act again (0 when it may act now)."""
         window = self._windows.get(key)

@@ -38,6 +38,12 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNO
     (r"^the database could not be written .*full", "تعذّرت الكتابة في قاعدة البيانات: القرص ممتلئ."),
     (r"^the database could not be written .*read-?only", "تعذّرت الكتابة في قاعدة البيانات: الملف للقراءة فقط."),
     (r"^the database could not be written", "تعذّرت الكتابة في قاعدة البيانات، فالمصادر تعمل من الذاكرة فقط."),
+    (r"^document id (.+) is already used by (.+): give", "المعرّف {1} مستخدم من قبلُ في {2}؛ اختر للمستند معرّفًا آخر."),
+    (r"^a file named (.+) is already in the corpus",
+     "في المصادر ملف بالاسم {1}؛ لم أستبدله: احذف مستنداته بالأمر /remove أولًا، أو غيّر اسم الملف."),
+    (r"^line (\d+) reuses the id (.+) of an earlier line", "السطر {1} يكرر المعرّف {2} الوارد في سطر سابق."),
+    (r"^the record of (.+) is no longer in (.+) \(the file changed",
+     "لم أجد سجل المستند {1} في الملف {2}، فقد تغيّر الملف منذ آخر تحديث؛ لم أحذف شيئًا. أعد التحميل ثم حاول مجددًا."),
 ))
 _UNKNOWN = "تعذّرت معالجة الملف لسبب تقني سُجّل في سجل الخادم."
 

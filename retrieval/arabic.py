@@ -17,6 +17,8 @@ from importlib import resources
 
 import pyarabic.araby as araby
 
+from .sizedcache import SizedCache, sized_cache
+
 __all__ = ["analyze", "normalize", "ARTICLES", "tokens", "words", "Token", "term", "skeleton", "synonyms", "transliterate", "STEMMERS"]
 
 # Zero-width and bidi control characters that web text carries inside words.
@@ -58,7 +60,7 @@ def words(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-@lru_cache(maxsize=1 << 18)
+@sized_cache(32 << 20)
 def normalize(word: str) -> str:
     """Fold a word's spelling variants: marks, tatweel, hamza/alef forms, ة→ه, ى→ي, digits, case."""
     word = unicodedata.normalize("NFKC", word).translate(_INVISIBLE)
@@ -143,10 +145,10 @@ def _root_waw() -> tuple[str, ...]:
     return tuple(_word_list("root_waw.txt"))
 
 
-_CACHE_LIMIT = 1 << 20
+CACHE_BYTES = 96 << 20  # per cache and stemmer; sized by bytes, since questions can hold long garbage words
 _MISSING = object()
-_caches: dict[str, dict[str, str | None]] = {name: {} for name in STEMMERS}  # word -> term, per stemmer
-_chunk_caches: dict[str, dict[str, tuple[str, ...]]] = {name: {} for name in STEMMERS}  # chunk -> terms
+_caches = {name: SizedCache(CACHE_BYTES) for name in STEMMERS}  # word -> term, per stemmer
+_chunk_caches = {name: SizedCache(CACHE_BYTES) for name in STEMMERS}  # chunk -> terms
 
 
 def term(word: str, stemmer: str = "light") -> str | None:
@@ -154,9 +156,7 @@ def term(word: str, stemmer: str = "light") -> str | None:
     cache = _caches[stemmer]
     t = cache.get(word, _MISSING)
     if t is _MISSING:
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        t = cache[word] = _term(word, stemmer)
+        t = cache.put(word, _term(word, stemmer))
     return t
 
 
@@ -234,9 +234,7 @@ def analyze(text: str, stemmer: str = "light") -> list[str]:
     for chunk in text.split():
         terms = cache.get(chunk)
         if terms is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            terms = cache[chunk] = tuple(t for t in map(lambda w: term(w, stemmer), _TOKEN.findall(chunk)) if t)
+            terms = cache.put(chunk, tuple(t for t in map(lambda w: term(w, stemmer), _TOKEN.findall(chunk)) if t))
         out.extend(terms)
     return out
 
@@ -245,7 +243,7 @@ _SKELETON = str.maketrans({"غ": "ك", "ج": "ك", "ق": "ك", "ك": "ك", "ا":
                            "ه": None, "ث": "س", "ص": "س", "ذ": "ز", "ظ": "ز", "ض": "د", "ط": "ت"})
 
 
-@lru_cache(maxsize=1 << 18)
+@sized_cache(16 << 20)
 def skeleton(t: str) -> str:
     """A term's consonant skeleton: the letters transliterated names keep across spellings.
 

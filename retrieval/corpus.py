@@ -27,7 +27,7 @@ from .segment import split_sentences
 
 T = TypeVar("T")
 
-__all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_jsonl",
+__all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_jsonl", "record_id",
            "parse_article", "decode_text", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
 
 METADATA_FILE = "metadata.toml"
@@ -305,13 +305,20 @@ def read_jsonl(path: Path, rel: str, result: LoadResult) -> None:
             if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
                 result.skipped.append(Skipped(where, "no 'text' field with content"))
                 continue
-            doc_id = str(record.get("id") or f"{Path(rel).stem}-{lineno}")
+            doc_id = record_id(record, rel, lineno)
             meta = {k: str(record[k]) for k in ("title", "source", "date", "url") if record.get(k)}
             doc = parse_article(doc_id, rel, record["text"], meta)
             if not doc.paragraphs:
                 result.skipped.append(Skipped(where, "no content left after removing boilerplate"))
                 continue
             result.documents.append(doc)
+
+
+def record_id(record: dict, rel: str, lineno: int) -> str:
+    """The id of an archive record: its own `id`, else the archive's name and the record's line number.
+
+    Lines are counted on "\n" only, as the loader splits them: U+2028 and U+0085 are legal inside JSON text."""
+    return str(record.get("id") or f"{Path(rel).stem}-{lineno}")
 
 
 def _metadata(folder: Path, result: LoadResult) -> dict[str, dict]:
@@ -397,10 +404,28 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
             result.skipped.append(Skipped(rel, "no content left after removing boilerplate"))
             continue
         result.documents.append(doc)
-    ids = Counter(d.id for d in result.documents)
-    if any(n > 1 for n in ids.values()):  # ids must be unique: qualify clashes with the file name
-        result.documents = [d if ids[d.id] == 1 else _with_id(d, f"{d.file}#{d.id}") for d in result.documents]
+    result.documents = _unique_ids(result.documents)
     return result
+
+
+def _unique_ids(documents: list[Document]) -> list[Document]:
+    """Ids must be unique: the first document (in file order) keeps its id, a later one that reuses it
+    is qualified with its file name (and a number, should that clash too). Renaming only the newcomer
+    keeps the original citable and removable under the id it always had."""
+    seen = {d.id for d in documents}
+    if len(seen) == len(documents):
+        return documents
+    out, taken = list(documents), set()
+    for i in sorted(range(len(out)), key=lambda i: out[i].file):  # stable: a file's records keep their order
+        d = out[i]
+        if d.id in taken:
+            new_id, n = f"{d.file}#{d.id}", 1
+            while new_id in seen or new_id in taken:
+                n += 1
+                new_id = f"{d.file}#{d.id}#{n}"
+            out[i] = d = _with_id(d, new_id)
+        taken.add(d.id)
+    return out
 
 
 @lru_cache(maxsize=1)

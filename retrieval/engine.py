@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -29,10 +30,12 @@ from .embedding import Embedder, load_embedder
 from .embedjob import EmbeddingJob, EmbeddingState, EmbeddingStatus
 from .vectors import Semantic, VectorCache, embed_pending, load_vectors, pending
 from .arabic import analyze
-from .corpus import LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article
+from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
+                     record_id)
+from .childproc import die_with_parent, parent_alive
 from .index import Index
 from .snapshot import Snapshot
-from .store import Store, StoredCorpus
+from .store import StaleBuild, Store, StoredCorpus, StoreError
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError", "EmbeddingStatus",
            "EmbeddingState", "WAIT_LIMIT"]
@@ -42,6 +45,8 @@ __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "Upl
 # one-shot commands), "off" (words only).
 VECTORS = ("background", "wait", "small", "off")
 WAIT_LIMIT = 2000  # "small": at most this many sentences embedded before answering (about a minute)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +119,20 @@ def safe_filename(name: str) -> str:
     return name
 
 
+UPLOAD_TMP_GLOB = ".upload-*.tmp"
+STALE_UPLOAD_SECONDS = 300  # an upload is written in one go; a temporary file this old was left by a crash
+
+
+def _remove_stale_uploads(folder: Path) -> None:
+    """Delete the temporary files of uploads interrupted by a crash (younger ones may be another
+    instance's upload in progress)."""
+    cutoff = time.time() - STALE_UPLOAD_SECONDS
+    for path in folder.glob(UPLOAD_TMP_GLOB) if folder.is_dir() else ():
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Write to a temporary file, fsync, rename: the file is then either whole or absent."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-", suffix=".tmp")
@@ -174,16 +193,23 @@ class Engine:
     @classmethod
     async def _open(cls, db_path: str | Path, corpus_dir: str | Path, *, rebuild: bool, progress: bool) -> "Engine":
         corpus_dir = Path(corpus_dir).resolve()
+        await asyncio.to_thread(_remove_stale_uploads, corpus_dir)
         store = await Store.open(db_path)
         try:
             with _quiet_build():  # start-up builds or loads a large snapshot too
-                stored = await store.load_corpus()
+                stored, damaged = await store.load_corpus(), None
                 if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                         and stored.fingerprint == fingerprint(corpus_dir):
-                    return cls(store, corpus_dir, *await _reuse(stored))
+                    try:
+                        return cls(store, corpus_dir, *await _reuse(stored))
+                    except StoreError as e:  # rebuild it from the folder below; the question log stays
+                        log.warning("%s; rebuilding it from %s", e, corpus_dir)
+                        stored, damaged = None, e
                 try:
                     snapshot, report = await _build_and_save(store, corpus_dir, progress)
                 except ReloadError:
+                    if damaged:
+                        raise damaged from None
                     if not stored or rebuild:  # an explicit rebuild must say it failed
                         raise
                     # The folder is unusable now, but the database still holds a corpus: serve it.
@@ -341,11 +367,24 @@ class Engine:
             text = decode_text(data)
         except ValueError as e:
             raise UploadError(str(e)) from None
-        await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
-        return await self._replace_file(self.corpus_dir / name, lambda previous: data)
+        ids = await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
+        taken = {d.id: d.file for d in self._snapshot.documents}
+        if name in taken.values() or (self.corpus_dir / name).exists():
+            raise _name_taken(name)
+        if clash := next((i for i in ids if i in taken), None):
+            raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
+
+        def new_file(previous: bytes | None) -> bytes:  # checked again under the lock, where the file is written
+            if previous is not None:
+                raise _name_taken(name)
+            return data
+
+        return await self._replace_file(self.corpus_dir / name, new_file)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
-        """Take a document out of the corpus folder (its file, or its line of a .jsonl) and reload."""
+        """Take exactly this document out of the corpus folder (its file, or its record in a .jsonl) and reload.
+
+        KeyError: no such document. ReloadError: its record cannot be found (nothing was removed)."""
         doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
         if doc is None:
             raise KeyError(doc_id)
@@ -354,8 +393,7 @@ class Engine:
         def without(previous: bytes | None) -> bytes | None:
             if path.suffix.lower() != ".jsonl" or previous is None:
                 return None
-            kept = [line for line in previous.decode("utf-8-sig").splitlines() if not _is_record(line, doc_id)]
-            return ("\n".join(kept) + "\n").encode()
+            return _without_record(previous, doc)
 
         return await self._replace_file(path, without)
 
@@ -375,33 +413,57 @@ class Engine:
                 raise
 
 
-def _check_content(name: str, text: str) -> None:
+def _name_taken(name: str) -> UploadError:
+    """Never replace an article silently: it would be cited under the old file's metadata."""
+    return UploadError(f"a file named {name} is already in the corpus: /remove its documents first, "
+                       "or upload it under another name")
+
+
+def _check_content(name: str, text: str) -> list[str]:
+    """Refuse an upload with no usable content; return the ids of the documents it would add."""
     if not text.strip():
         raise UploadError("empty file")
-    if name.lower().endswith(".jsonl"):
-        good = 0
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                raise UploadError(f"line {lineno} is not valid JSON") from None
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise UploadError(f"line {lineno} has no 'text' field")
-            good += 1
-        if not good:
-            raise UploadError("no documents in the file")
-    elif not parse_article("upload", name, text).paragraphs:
-        raise UploadError("no content left after removing boilerplate")
+    if not name.lower().endswith(".jsonl"):
+        if not parse_article("upload", name, text).paragraphs:
+            raise UploadError("no content left after removing boilerplate")
+        return [Path(name).stem]
+    ids: list[str] = []
+    for lineno, line in enumerate(text.split("\n"), 1):  # as the loader splits: U+2028 is legal inside JSON
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            raise UploadError(f"line {lineno} is not valid JSON") from None
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+            raise UploadError(f"line {lineno} has no 'text' field")
+        doc_id = record_id(record, name, lineno)
+        if doc_id in ids:
+            raise UploadError(f"line {lineno} reuses the id {doc_id} of an earlier line")
+        ids.append(doc_id)
+    if not ids:
+        raise UploadError("no documents in the file")
+    return ids
 
 
-def _is_record(line: str, doc_id: str) -> bool:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(record, dict) and str(record.get("id")) == doc_id
+def _without_record(archive: bytes, doc: Document) -> bytes:
+    """The archive with the one record that became `doc` blanked out. Lines are split on "\n" only, as the
+    loader splits them, and every other line is kept byte for byte; the line stays (empty) so that later
+    records without an id keep the line-numbered ids they are known by."""
+    lines = archive.split(b"\n")
+    for i, raw in enumerate(lines):
+        try:
+            record = json.loads(raw.decode("utf-8-sig" if i == 0 else "utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if not isinstance(record, dict) or record.get("text") != doc.text:
+            continue
+        rid = record_id(record, doc.file, i + 1)
+        if doc.id == rid or doc.id == f"{doc.file}#{rid}" or doc.id.startswith(f"{doc.file}#{rid}#"):
+            lines[i] = b""
+            return b"\n".join(lines)
+    raise ReloadError(f"the record of {doc.id} is no longer in {doc.file} (the file changed since the last "
+                      "build); nothing was removed: /reload, then try again")
 
 
 def _put(path: Path, data: bytes | None) -> None:
@@ -448,10 +510,13 @@ def _size(path: Path) -> int:
 
 
 async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
-    """Build and save in a fresh process (spawned: safe beside the serving threads)."""
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    """Build and save in a fresh process (spawned: safe beside the serving threads) that dies with this one
+    and never commits once this one is gone."""
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir))
+        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir),
+                                                                 os.getpid())
     finally:
         pool.shutdown(wait=False)
 
@@ -464,21 +529,27 @@ def _yield_cpu() -> None:
         os.nice(19)
 
 
-def _child_build(db_path: str, corpus_dir: str) -> BuildReport:
+def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
     _yield_cpu()
     async def run() -> BuildReport:
         store = await Store.open(db_path)
         try:
-            return (await _build_and_save(store, Path(corpus_dir), False))[1]
+            return (await _build_and_save(store, Path(corpus_dir), False,
+                                          still_wanted=lambda: parent_alive(parent_pid)))[1]
         finally:
             await store.close()
     return asyncio.run(run())
 
 
 async def _reuse(stored: StoredCorpus) -> tuple[Snapshot, BuildReport]:
-    """Serve the stored corpus as it is (loaded in a thread), with a report saying nothing was rebuilt."""
+    """Serve the stored corpus as it is (loaded in a thread), with a report saying nothing was rebuilt;
+    StoreError when the stored index is damaged."""
     t0 = time.perf_counter()
-    snapshot = await asyncio.to_thread(_from_stored, stored)
+    try:
+        snapshot = await asyncio.to_thread(_from_stored, stored)
+    except Exception as e:  # BadZipFile, ValueError, ...: whatever a damaged blob makes numpy or zipfile say
+        raise StoreError(f"the index stored in the database is damaged ({e.__class__.__name__}: {e}): run "
+                         "`sanad index` to rebuild it; your question log is kept") from e
     return snapshot, BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot), (),
                                  time.perf_counter() - t0, reused=True)
 
@@ -501,14 +572,18 @@ def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str,
     return snapshot, loaded, fp, t0
 
 
-async def _build_and_save(store: Store, corpus_dir: Path, progress: bool) -> tuple[Snapshot, BuildReport]:
-    """Build a snapshot in a worker thread, then save it in one transaction."""
+async def _build_and_save(store: Store, corpus_dir: Path, progress: bool,
+                          still_wanted: Callable[[], bool] | None = None) -> tuple[Snapshot, BuildReport]:
+    """Build a snapshot in a worker thread, then save it in one transaction (unless `still_wanted` says,
+    right before the commit, that nobody waits for it any more)."""
     snapshot, loaded, fp, t0 = await asyncio.to_thread(_build, corpus_dir, progress)
     warning = None
     try:
         blob = await asyncio.to_thread(snapshot.index.to_bytes)
         snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob,
-                                                     snapshot.table_bytes())
+                                                     snapshot.table_bytes(), still_wanted=still_wanted)
+    except StaleBuild:
+        raise
     except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
         warning = f"the database could not be written ({e}); the corpus is served from memory only"
     report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),

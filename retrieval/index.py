@@ -24,6 +24,8 @@ from typing import BinaryIO
 import numpy as np
 from rank_bm25 import BM25Okapi
 
+from .childproc import die_with_parent
+
 Analyzer = Callable[[str], list[str]]
 Terms = Sequence[str] | Mapping[str, float]
 
@@ -179,7 +181,8 @@ class Index:
         if parallel and _picklable(analyzer):
             try:
                 context = multiprocessing.get_context(start_method)
-                with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                with ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent,
+                                         initargs=(os.getpid(),)) as pool:  # no orphans if we are killed
                     encoded = _merge(pool.map(_analyze_chunk, [analyzer] * len(chunks), chunks), bar)
             except BrokenProcessPool:
                 if bar is not None:

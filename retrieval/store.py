@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import bisect
 import io
+import logging
 import itertools
 import re
 import secrets
 from array import array
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 from datetime import datetime, timezone
@@ -25,10 +26,13 @@ from pathlib import Path
 import aiosqlite
 
 from .corpus import Document, Paragraph
+from .pseudonym import KEY_BYTES, Pseudonyms, key_path, load_key
 
-__all__ = ["Store", "StoreError", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
+log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+__all__ = ["Store", "StoreError", "StaleBuild", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 2
 CHUNK_BYTES = 1 << 20  # the index is stored in pieces of this size
 
 # Each entry migrates from version i to i + 1; the first one creates the schema.
@@ -59,6 +63,22 @@ _MIGRATIONS: list[str] = [
         chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_id, key));
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     """,
+    # 2: no raw chat id (private chat ids are user ids): keyed pseudonyms instead, under a key kept outside
+    # the database; the salt once stored here is deleted, which leaves older rows linked to nobody.
+    """
+    ALTER TABLE questions RENAME TO questions_v1;
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_hash TEXT NOT NULL, user_hash TEXT NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
+    INSERT INTO questions SELECT id, ts, '', user_hash, question, answered, top_doc, latency_ms FROM questions_v1;
+    DROP TABLE questions_v1;
+    CREATE INDEX questions_ts ON questions (ts);
+    CREATE INDEX questions_user ON questions (user_hash);
+    ALTER TABLE chat_settings RENAME TO chat_settings_v1;
+    CREATE TABLE chat_settings (
+        chat_hash TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_hash, key));
+    DELETE FROM secrets;
+    """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 _TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what the current schema holds
@@ -66,6 +86,10 @@ _TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what t
 
 class StoreError(Exception):
     """The database cannot be used (newer schema, unreadable file); the message says what to do."""
+
+
+class StaleBuild(Exception):
+    """A build was no longer wanted when it came to commit (its parent process died): nothing was saved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,38 +121,61 @@ class Stats:
 class Store:
     """Async access to Sanad's SQLite database; open with `await Store.open(path)`."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path):
+    def __init__(self, db: aiosqlite.Connection, path: Path, ids: Pseudonyms):
         self._db = db
+        self._log = db  # the question log's writes; a connection of their own once the database is open
         self.path = path
+        self._ids = ids
 
     @classmethod
-    async def open(cls, path: str | Path) -> "Store":
+    async def open(cls, path: str | Path, *, key: bytes | None = None) -> "Store":
+        """Open (creating or migrating) the database; ids are hashed under `key`, by default the key file
+        beside the database (see retrieval.pseudonym)."""
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(explain(e, path)) from e
         connection = aiosqlite.connect(path, isolation_level=None)
         try:
             db = await connection
-        except Exception as e:  # sqlite3.OperationalError and friends: say which file and why
+        except Exception as e:  # sqlite3.OperationalError and friends: say which file, why, and what to do
             # aiosqlite's worker thread is still stopping: let it finish while the loop can hear it,
             # or it reports to a closed loop with a traceback after our message.
             await asyncio.to_thread(connection._thread.join)  # noqa: SLF001
-            raise StoreError(f"cannot open database {path}: {e}") from e
-        store = cls(db, path)
+            raise StoreError(explain(e, path)) from e
+        store = cls(db, path, Pseudonyms(key or _key_for(path)))
         try:
             await db.execute("PRAGMA busy_timeout = 5000")
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
+            await store._check_integrity()
             await store._migrate()
+            if str(path) != ":memory:":  # (a second connection to :memory: would be another database)
+                store._log = await _connect_log(path)
         except StoreError:
-            await db.close()
+            await store.close()
             raise
         except Exception as e:
-            await db.close()
-            raise StoreError(f"cannot use database {path}: {e}") from e
+            await store.close()
+            raise StoreError(explain(e, path)) from e
         return store
 
+    async def _check_integrity(self) -> None:
+        """A damaged page would otherwise go unnoticed until a write to it fails (the log then silently
+        records nothing): check at start and say so. quick_check reads every page once."""
+        rows = await (await self._db.execute("PRAGMA quick_check(5)")).fetchall()
+        if rows and rows[0][0] != "ok":
+            problems = "; ".join(" ".join(r[0].split()) for r in rows)
+            raise StoreError(
+                f"database {self.path} is damaged ({problems}). Recover what it holds with "
+                f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite3` and point SANAD_DB at the result, or "
+                f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
+
     async def close(self) -> None:
+        if self._log is not self._db:
+            await self._log.close()
         await self._db.close()
 
     async def _migrate(self) -> None:
@@ -140,13 +187,23 @@ class Store:
         if version == SCHEMA_VERSION:
             await self._check_tables()
         for target in range(version, SCHEMA_VERSION):
-            try:  # the script and the version bump commit together or not at all
-                await self._db.executescript(
-                    f"BEGIN IMMEDIATE; {_MIGRATIONS[target]}; PRAGMA user_version = {target + 1}; COMMIT;")
+            try:  # the script, its Python part and the version bump commit together or not at all
+                await self._db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]};")
+                if target == 1:
+                    await self._hash_chat_settings()
+                await self._db.execute(f"PRAGMA user_version = {target + 1}")  # (executescript would commit first)
+                await self._db.execute("COMMIT")
             except Exception:
                 if self._db.in_transaction:
                     await self._db.execute("ROLLBACK")
                 raise
+
+    async def _hash_chat_settings(self) -> None:
+        """Migration 2, the part SQL cannot do: key the chat settings by the chat's pseudonym."""
+        rows = await (await self._db.execute("SELECT chat_id, key, value FROM chat_settings_v1")).fetchall()
+        await self._db.executemany("INSERT OR REPLACE INTO chat_settings (chat_hash, key, value) VALUES (?,?,?)",
+                                   [(self._ids.of("chat", c), k, v) for c, k, v in rows])
+        await self._db.execute("DROP TABLE chat_settings_v1")
 
     async def _check_tables(self) -> None:
         """A database claiming the current version must have its tables (a development build's may not)."""
@@ -159,8 +216,9 @@ class Store:
     # ------------------------------------------------------------ corpus
 
     async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes,
-                          sentence_table: bytes) -> datetime:
-        """Replace the stored corpus and index in one transaction; returns the build time recorded."""
+                          sentence_table: bytes, *, still_wanted: Callable[[], bool] | None = None) -> datetime:
+        """Replace the stored corpus and index in one transaction; returns the build time recorded.
+        `still_wanted` is asked while the write lock is held, right before COMMIT: False rolls back (StaleBuild)."""
         built_at = datetime.now(timezone.utc)
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
@@ -182,6 +240,8 @@ class Store:
             await db.execute("INSERT INTO sentence_table (id, data) VALUES (1, ?)", (sentence_table,))
             for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
                 await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            if still_wanted is not None and not still_wanted():
+                raise StaleBuild("the process that asked for this build is gone; nothing was saved")
             await db.execute("COMMIT")
         except BaseException:
             # SQLite may already have rolled back (SQLITE_FULL does): a second ROLLBACK would fail and
@@ -218,33 +278,38 @@ class Store:
     # ------------------------------------------------------------ question log, feedback, settings
 
     async def log_question(self, *, chat_id: int, user_hash: str, question: str, answered: bool,
-                           top_doc: str | None, latency_ms: float) -> int:
-        """Record one question; returns its id (used by buttons and feedback)."""
-        cur = await self._db.execute(
-            "INSERT INTO questions (ts, chat_id, user_hash, question, answered, top_doc, latency_ms) VALUES (?,?,?,?,?,?,?)",
-            (time.time(), chat_id, user_hash, question, int(answered), top_doc, latency_ms))
+                           top_doc: str | None, latency_ms: float, question_id: int | None = None) -> int:
+        """Record one question (under `question_id` if the caller chose it); returns its id (used by buttons
+        and feedback). The chat is stored as its keyed pseudonym, never as its id."""
+        cur = await self._log.execute(
+            "INSERT INTO questions (id, ts, chat_hash, user_hash, question, answered, top_doc, latency_ms) "
+            "VALUES (?,?,?,?,?,?,?,?)",
+            (question_id, time.time(), self._ids.of("chat", chat_id), user_hash, question, int(answered), top_doc,
+             latency_ms))
         return cur.lastrowid
 
-    async def get_question(self, question_id: int) -> tuple[int, str] | None:
-        """(chat id, question text) of a logged question, to serve its buttons."""
+    async def get_question(self, question_id: int, chat_id: int) -> str | None:
+        """The text of a logged question if it was asked in this chat (to serve its buttons there only)."""
         row = await (await self._db.execute(
-            "SELECT chat_id, question FROM questions WHERE id = ?", (question_id,))).fetchone()
-        return (row[0], row[1]) if row else None
+            "SELECT question FROM questions WHERE id = ? AND chat_hash = ?",
+            (question_id, self._ids.of("chat", chat_id)))).fetchone()
+        return row[0] if row else None
 
     async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
         """Record 👍 (+1) or 👎 (-1); one vote per user per question, the latest wins."""
-        await self._db.execute(
+        await self._log.execute(
             "INSERT OR REPLACE INTO feedback (question_id, user_hash, value, ts) VALUES (?,?,?,?)",
             (question_id, user_hash, 1 if value > 0 else -1, time.time()))
 
     async def get_chat_setting(self, chat_id: int, key: str, default: str | None = None) -> str | None:
         row = await (await self._db.execute(
-            "SELECT value FROM chat_settings WHERE chat_id = ? AND key = ?", (chat_id, key))).fetchone()
+            "SELECT value FROM chat_settings WHERE chat_hash = ? AND key = ?",
+            (self._ids.of("chat", chat_id), key))).fetchone()
         return row[0] if row else default
 
     async def set_chat_setting(self, chat_id: int, key: str, value: str) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO chat_settings (chat_id, key, value) VALUES (?,?,?)", (chat_id, key, value))
+        await self._db.execute("INSERT OR REPLACE INTO chat_settings (chat_hash, key, value) VALUES (?,?,?)",
+                               (self._ids.of("chat", chat_id), key, value))
 
     async def stats(self, *, top: int = 5, now: float | None = None) -> Stats:
         """Usage figures for admins: volume, unanswered share, latency, top (unanswered) questions, feedback."""
@@ -256,13 +321,13 @@ class Store:
         (today,) = await (await db.execute(
             "SELECT COUNT(*) FROM questions WHERE ts >= ?", (midnight.timestamp(),))).fetchone()
         latencies = [r[0] for r in await (await db.execute(
-            "SELECT latency_ms FROM questions ORDER BY id DESC LIMIT 10000")).fetchall()]
+            "SELECT latency_ms FROM questions ORDER BY ts DESC LIMIT 10000")).fetchall()]
         top_q = await (await db.execute(
-            "SELECT question, COUNT(*) AS n FROM questions GROUP BY question ORDER BY n DESC, MAX(id) DESC LIMIT ?",
+            "SELECT question, COUNT(*) AS n FROM questions GROUP BY question ORDER BY n DESC, MAX(ts) DESC LIMIT ?",
             (top,))).fetchall()
         top_u = await (await db.execute(
             "SELECT question, COUNT(*) AS n FROM questions WHERE answered = 0 GROUP BY question "
-            "ORDER BY n DESC, MAX(id) DESC LIMIT ?", (top,))).fetchall()
+            "ORDER BY n DESC, MAX(ts) DESC LIMIT ?", (top,))).fetchall()
         (up, down) = await (await db.execute(
             "SELECT COALESCE(SUM(value > 0), 0), COALESCE(SUM(value < 0), 0) FROM feedback")).fetchone()
         return Stats(today, total, unanswered / total if total else 0.0,
@@ -270,28 +335,84 @@ class Store:
                      [tuple(r) for r in top_q], [tuple(r) for r in top_u], up, down)
 
     async def forget_user(self, user_hash: str) -> int:
-        """Delete a user's questions and feedback (/forgetme); returns how many questions went."""
-        await self._db.execute("DELETE FROM feedback WHERE user_hash = ?", (user_hash,))
-        cur = await self._db.execute("DELETE FROM questions WHERE user_hash = ?", (user_hash,))
-        return cur.rowcount
+        """Delete a user's questions and feedback (/forgetme) from the file itself; returns how many questions went."""
+        return await self._erase(("DELETE FROM feedback WHERE user_hash = ?", (user_hash,)),
+                                 ("DELETE FROM questions WHERE user_hash = ?", (user_hash,)))
 
     async def purge_older_than(self, days: int) -> int:
         """Retention: delete logged questions (and their feedback) older than `days` days."""
         cutoff = time.time() - days * 86400
-        await self._db.execute(
-            "DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,))
-        cur = await self._db.execute("DELETE FROM questions WHERE ts < ?", (cutoff,))
+        return await self._erase(
+            ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,)),
+            ("DELETE FROM questions WHERE ts < ?", (cutoff,)))
+
+    async def _erase(self, *statements: tuple[str, tuple]) -> int:
+        """Run deletions so that the text is gone from the disk, not only from the tables: deleted content is
+        overwritten (secure_delete) and the write-ahead log, which still holds the old pages, is checkpointed
+        into the database and truncated. Returns the last statement's row count."""
+        db = self._db
+        await db.execute("PRAGMA secure_delete = ON")  # only here: zeroing every reload's old index would cost
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, args in statements:
+                    cur = await db.execute(sql, args)
+                await db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    await db.execute("ROLLBACK")
+                raise
+        finally:
+            await db.execute("PRAGMA secure_delete = OFF")
+        busy, _, _ = await (await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
+        if busy:
+            log.warning("deleted rows remain in %s-wal until the next checkpoint: a reader was busy", self.path.name)
         return cur.rowcount
 
     async def secret(self, name: str) -> bytes:
-        """A random per-database secret (e.g. the salt for hashing user ids), created on first use."""
-        row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
-        if row:
-            return bytes(row[0])
-        value = secrets.token_bytes(32)
-        await self._db.execute("INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)", (name, value))
-        row = await (await self._db.execute("SELECT value FROM secrets WHERE name = ?", (name,))).fetchone()
-        return bytes(row[0])
+        """A 32-byte key for `name` (e.g. the salt for hashing user ids), derived from the key kept outside the
+        database: nothing stored here can reverse a pseudonym."""
+        return self._ids.secret(name)
+
+
+async def _connect_log(path: Path) -> aiosqlite.Connection:
+    """The question log's own connection (and thread): a write waiting for a lock held elsewhere then
+    never holds up the reads an answer needs (a group's settings, a button's question)."""
+    log_db = await aiosqlite.connect(path, isolation_level=None)
+    await log_db.execute("PRAGMA busy_timeout = 5000")
+    await log_db.execute("PRAGMA synchronous = NORMAL")
+    return log_db
+
+
+def explain(error: BaseException, path: Path) -> str:
+    """What an operator is told when the database cannot be opened: the cause in plain words and a way on."""
+    text = str(error).lower()
+    errno_ = getattr(error, "errno", None)
+    if "locked" in text or "busy" in text:
+        return (f"database {path} is locked by another process (another `sanad serve` or `sanad index`, or an "
+                f"sqlite3 shell holding it): stop that process, then start again")
+    if "full" in text or errno_ == 28:  # ENOSPC
+        return f"the disk holding {path} is full: free some space, or set SANAD_DB to a file on another disk"
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (f"{path} is damaged or is not a Sanad database: move it aside (it may hold your question log) "
+                f"and run `sanad index` to build a new one, or set SANAD_DB to another file")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(error, PermissionError) \
+            or errno_ in (13, 30):  # EACCES, EROFS
+        return (f"cannot create or write database {path}: its folder is read-only or not writable by this user; "
+                f"set SANAD_DB to a writable file ({error})")
+    return f"cannot use database {path}: {error}"
+
+
+def _key_for(path: Path) -> bytes:
+    """The key of the database at `path` (from its key file); an in-memory or unwritable one gets a key for
+    this run only, so its pseudonyms do not outlive the run."""
+    if str(path) == ":memory:":
+        return secrets.token_bytes(KEY_BYTES)
+    try:
+        return load_key(key_path(path))
+    except OSError as e:
+        log.warning("cannot keep the id key beside %s (%s): pseudonyms hold for this run only", path.name, e)
+        return secrets.token_bytes(KEY_BYTES)
 
 
 class _ChunkReader(io.RawIOBase):

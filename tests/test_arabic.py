@@ -221,3 +221,35 @@ def test_every_clitic_host_needs_the_list_and_meets_its_clitic_forms():
             # ...whose ending a kept proclitic would cut further (بسعة → بسع, not ب + سعه)
             assert _strip_suffixes(clitic + host) != clitic + stem, host
             assert analyze(clitic + host) == [stem], (clitic, host)
+
+
+def test_analysis_caches_are_capped_in_bytes(monkeypatch):
+    """Issue 13.9: unique long questions (many long made-up words) cannot grow memory past the caps."""
+    import random
+    import tracemalloc
+
+    from retrieval import arabic
+    from retrieval.sizedcache import SizedCache
+
+    budget = 1 << 20
+    for caches in (arabic._caches, arabic._chunk_caches):
+        monkeypatch.setitem(caches, "light", SizedCache(budget))
+    for cached in (arabic.normalize, arabic.skeleton):
+        monkeypatch.setattr(cached.cache, "max_bytes", budget)
+    rng = random.Random(13)
+    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+
+    def question() -> str:
+        return " ".join("".join(rng.choice(letters) for _ in range(rng.randint(20, 90))) for _ in range(40))
+
+    analyze(question())
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(600):  # 24,000 unique words of up to 90 letters
+            analyze(question())
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert arabic._caches["light"].bytes <= budget and arabic._chunk_caches["light"].bytes <= budget
+    assert grown < 6 << 20, grown  # kept, they take 13 MB; capped, about 1 MB

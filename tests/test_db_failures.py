@@ -7,10 +7,12 @@ and questions are answered even when the question log cannot be written.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
+from telegram import Update
 
 from bot import texts
 from retrieval import BuildReport, Engine, Store, StoreError
@@ -112,7 +114,8 @@ async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
 async def real_app(tmp_path, corpus_dir):
     """The bot's application over a real Engine whose database has turned read-only after start."""
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
-    await engine.store._db.execute("PRAGMA query_only = ON")
+    for connection in (engine.store._db, engine.store._log):
+        await connection.execute("PRAGMA query_only = ON")
     try:
         async with running_app(engine, db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir,
                                retention_days=0) as (app, request):
@@ -197,3 +200,137 @@ async def test_a_migration_is_applied_step_by_step_from_an_old_version(tmp_path,
     con = sqlite3.connect(path)
     assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
     assert "changed" in [r[1] for r in con.execute("PRAGMA table_info(chat_settings)")]
+
+
+# ------------------------------------------------------------------ start-up and corruption (issue 13.10)
+
+
+async def test_a_write_lock_held_elsewhere_never_delays_the_reply(real_lock_app) -> None:
+    app, engine, request, path = real_lock_app
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        await app.process_update(Update.de_json(
+            {"update_id": 1, "message": message("ماذا قال لافروف عن كوريا الشمالية؟", user=USER)}, app.bot))
+        (reply,) = request.sent()  # the answer is out while the lock is still held
+        assert "لافروف" in reply["text"]
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await app.bot_data.state.question_log.drain()
+    (logged,) = sqlite3.connect(path).execute("SELECT id FROM questions").fetchall()
+    assert any(str(logged[0]) in b["callback_data"] for b in buttons(reply) if b["text"] == "👍")
+
+
+async def test_a_log_write_waiting_for_a_lock_never_holds_up_the_reads_an_answer_needs(real_lock_app) -> None:
+    """The question log writes on a connection of its own: a group in auto mode still reads its setting
+    (and answers) while the previous question's row waits for the lock."""
+    app, engine, request, path = real_lock_app
+    group = -100777
+    await engine.store.set_chat_setting(group, "auto", "on")
+    question_log = app.bot_data.state.question_log
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        await app.process_update(Update.de_json(
+            {"update_id": 2, "message": message("ماذا قال لافروف عن كوريا الشمالية؟", user=USER)}, app.bot))
+        await asyncio.sleep(0.05)  # let its log write start waiting for the lock
+        await app.process_update(Update.de_json({"update_id": 3, "message": message(
+            "ماذا قال لافروف؟", user=USER, chat=group, chat_type="supergroup")}, app.bot))
+        assert len(request.sent()) == 2 and len(question_log) == 2  # both answered; both rows still waiting
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await question_log.drain()
+    assert sqlite3.connect(path).execute("SELECT COUNT(*) FROM questions").fetchone()[0] == 2
+
+
+@pytest.fixture
+async def real_lock_app(tmp_path, corpus_dir):
+    engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
+    try:
+        async with running_app(engine, retention_days=0) as (app, request):
+            yield app, engine, request, tmp_path / "db.sqlite3"
+    finally:
+        await engine.close()
+
+
+async def test_a_database_locked_by_another_process_is_named_so(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    await (await Store.open(path)).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match="locked by another process.*stop that process"):
+            await Store.open(path)
+    finally:
+        other.close()
+
+
+async def test_a_file_that_is_not_a_database_is_named_so(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(StoreError, match="damaged or is not a Sanad database.*sanad index"):
+        await Store.open(path)
+
+
+async def test_a_damaged_page_is_found_at_start(tmp_path, corpus_dir):
+    path = tmp_path / "db.sqlite3"
+    await (await Engine.open(path, corpus_dir)).close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'questions_ts'").fetchone()
+    con.close()
+    with path.open("r+b") as f:  # scribble over an index page's header
+        f.seek((root - 1) * page_size)
+        f.write(b"\x0d\xff\xff\xff\xff\xff\xff\xff")
+    with pytest.raises(StoreError, match="is damaged.*\\.recover"):
+        await Store.open(path)
+
+
+def _damage_index_blob(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("UPDATE index_chunks SET data = zeroblob(length(data)) WHERE seq = 0")
+    con.commit()
+    con.close()
+
+
+async def test_a_damaged_index_is_rebuilt_from_the_folder_and_the_log_kept(tmp_path, corpus_dir, caplog):
+    path = tmp_path / "db.sqlite3"
+    engine = await Engine.open(path, corpus_dir)
+    await engine.store.log_question(chat_id=1, user_hash="u", question="س", answered=True, top_doc=None, latency_ms=1)
+    await engine.close()
+    _damage_index_blob(path)
+    engine = await Engine.open(path, corpus_dir)
+    try:
+        assert engine.ask("ماذا قال لافروف عن كوريا الشمالية؟").answered
+        assert (await engine.store.stats()).questions_total == 1
+    finally:
+        await engine.close()
+    assert "damaged" in caplog.text and "rebuilding" in caplog.text
+
+
+async def test_a_damaged_index_without_its_folder_says_how_to_rebuild(tmp_path, corpus_dir):
+    path = tmp_path / "db.sqlite3"
+    await (await Engine.open(path, corpus_dir)).close()
+    _damage_index_blob(path)
+    with pytest.raises(StoreError, match="damaged.*sanad index.*question log is kept"):
+        await Engine.open(path, tmp_path / "gone")
+
+
+@pytest.mark.parametrize("error, says", [
+    (sqlite3.OperationalError("attempt to write a readonly database"), "read-only"),
+    (sqlite3.OperationalError("unable to open database file"), "read-only"),
+    (PermissionError(13, "Permission denied"), "read-only"),
+    (OSError(30, "Read-only file system"), "read-only"),
+    (sqlite3.OperationalError("database or disk is full"), "disk holding .* is full"),
+    (OSError(28, "No space left on device"), "disk holding .* is full"),
+    (sqlite3.DatabaseError("database disk image is malformed"), "damaged"),
+])
+def test_each_start_up_failure_has_a_clear_message(error, says):
+    """Root ignores a read-only folder and no disk can be filled here: the wording of these, from their errors."""
+    import re
+
+    assert re.search(says, store_module.explain(error, Path("/data/sanad.sqlite3")))

@@ -18,6 +18,7 @@ import pytest
 
 from bot import texts
 from bot.app import AnotherInstanceRunning, build_application, configure_logging, serve
+from bot.instance import PROBE_SECONDS
 from bot.settings import Settings
 from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
 from botapi_server import BotAPIServer, Call
@@ -66,7 +67,8 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
     running: list[RunningBot] = []
     server = botapi_server_strict
 
-    async def start(**overrides: Any) -> RunningBot:
+    async def start(probe_seconds: float = 0.0, wait: bool = True, **overrides: Any) -> RunningBot:
+        """A bot serving in a task (probe_seconds: its look for another instance; 0 skips it, to start fast)."""
         settings = Settings(
             token=server.token, api_url=server.url, admin_ids=frozenset({ADMIN}),
             db_path=tmp_path / f"sanad{len(running)}.sqlite3", corpus_dir=corpus_dir, retention_days=0,
@@ -78,10 +80,12 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
         application = build_application(settings, engine)
         stop = asyncio.Event()
         since = server.mark()
-        task = asyncio.create_task(serve(application, stop_event=stop, install_signal_handlers=False))
+        task = asyncio.create_task(serve(application, stop_event=stop, install_signal_handlers=False,
+                                         probe_seconds=probe_seconds))
         bot = RunningBot(server, engine, task, stop)
         running.append(bot)
-        await _wait_polling(server, since)
+        if wait:
+            await _wait_polling(server, since)
         return bot
 
     yield start
@@ -297,14 +301,19 @@ async def test_rate_limit_notice_once(start_bot, botapi_server) -> None:  # noqa
     assert sent.count(texts.RATE_LIMITED) == 1 and len(sent) == 4
 
 
-async def test_second_instance_stops_with_clear_message(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+async def test_a_second_instance_stops_and_the_first_keeps_serving(start_bot, botapi_server, caplog) -> None:  # noqa: F811
+    """Issue 13.5: only the newcomer stops, and without cutting off the running one."""
+    server = botapi_server
     first = await start_bot()
-    second = await start_bot()
-    done, _ = await asyncio.wait({first.task, second.task}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
-    assert done, "neither instance noticed the conflict"
+    since = server.mark()
+    second = await start_bot(probe_seconds=PROBE_SECONDS, wait=False)
     with pytest.raises(AnotherInstanceRunning):
-        done.pop().result()
-    assert "another instance" in caplog.text
+        await asyncio.wait_for(second.task, 20)
+    assert "another instance is already polling" in caplog.text
+    assert all(c.index < since for c in server.calls_to("setMyCommands"))  # the newcomer set nothing up
+    assert not first.task.done()
+    _, reply = await first.say(server.private(USER), USER, QUESTION)  # the first still answers
+    assert "لافروف" in reply.text and not first.task.done()
 
 
 async def test_token_never_logged(start_bot, botapi_server, caplog) -> None:  # noqa: F811
@@ -459,3 +468,51 @@ async def test_logs_never_show_a_raw_user_id(start_bot, botapi_server, caplog) -
     await bot.say(server.private(stranger), stranger, QUESTION)
     assert "refused admin action" in caplog.text and "refused /auto" in caplog.text
     assert str(stranger) not in caplog.text
+
+
+async def test_a_flood_from_one_user_gets_one_notice_then_silence_and_delays_nobody(start_bot, botapi_server) -> None:  # noqa: F811
+    """Issue 13.6: every update counts against its sender's limit (rate_limit 2 → 6 updates a minute)."""
+    bot = await start_bot(rate_limit=2)
+    server = botapi_server
+    flooder = server.private(USER)
+    since = server.mark()
+    for i in range(150):
+        server.send_text(flooder, USER, ("/help", "مرحبا", "/nosuchcommand", "/reload")[i % 4])
+    others = [server.send_text(server.private(uid), uid, QUESTION) for uid in range(5000, 5010)]
+    answers = [await bot.reply_to(msg, 0, timeout=20) for msg in others]
+    assert all("لافروف" in a.text for a in answers)
+    await bot.settle(0.5)
+    to_flooder = [c for c in server.calls_to("sendMessage") if str(c.chat_id) == str(USER)]
+    # six replies (help, or the question limit's own notice), one flood notice, then silence
+    assert len(to_flooder) == 7 and [c.text for c in to_flooder].count(texts.FLOODING) == 1
+    last_answer = max(a.index for a in answers)
+    sent_before = [c for c in server.sent[since:last_answer] if c.method == "sendMessage"]
+    assert len(sent_before) <= 7 + len(others)  # the others waited behind 7 messages at most, not 150
+
+
+BURST = 80
+
+
+async def test_button_and_inline_answers_never_wait_behind_a_burst_of_messages(start_bot, botapi_server) -> None:  # noqa: F811
+    """Issue 13.7: with every message slot busy sending replies, a button press and an inline query are
+    answered at once, not after the burst (the old single pool answered them after BURST - 32 replies)."""
+    bot = await start_bot()
+    server = botapi_server
+    chat = server.private(USER)
+    _, reply = await bot.say(chat, USER, QUESTION)
+    answer_msg = server.message(chat, reply.result["message_id"])
+    more = next(b for b in buttons(answer_msg) if b["text"].startswith("المزيد"))
+    burst_users = range(6000, 6000 + BURST)
+    since = server.mark()
+    for uid in burst_users:
+        server.send_text(server.private(uid), uid, QUESTION)
+    pressed = server.press_button(answer_msg, more["callback_data"], USER)
+    asked = server.inline_query(OTHER, "لافروف كوريا الشمالية")
+    ack = await server.wait_for_async(method="answerCallbackQuery", since=since, timeout=30)
+    inline = await server.wait_for_async(method="answerInlineQuery", since=since, timeout=30)
+    assert server.callback_answer(pressed) is not None and server.inline_answer(asked)["results"]
+
+    def burst_replies_before(call: Call) -> int:
+        return sum(c.method == "sendMessage" and int(c.chat_id) in burst_users for c in server.sent[since:call.index])
+
+    assert burst_replies_before(ack) < BURST - 48 and burst_replies_before(inline) < BURST - 48

@@ -151,3 +151,85 @@ async def test_context_is_the_paragraph_around_an_extract(engine):
     a, b = ctx.highlight
     assert ctx.text[a:b] == e.text and ctx.paragraph == e.paragraph
     assert engine.context(10**9) is None and engine.context(-1) is None
+
+
+def _record(text: str, **fields: str) -> str:
+    return json.dumps({**fields, "text": text}, ensure_ascii=False)
+
+
+TREES = "أعلنت وزارة الزراعة زراعة عشرة ملايين شجرة في الرياض."
+SEP_TEXT = "قال المتحدث\u2028إن القمة ستعقد في الدوحة\u0085الأسبوع المقبل بحضور وزراء الخارجية."
+DAMS = "افتتحت الحكومة سدا جديدا على نهر النيل لتخزين مياه الأمطار للزراعة."
+
+
+async def test_remove_from_an_archive_with_line_separators_inside_records_removes_only_that_record(engine, corpus_dir):
+    """Issue 13.1: U+2028 / U+0085 inside JSON text are not line ends; the other records stay byte for byte."""
+    lines = [_record(SEP_TEXT, id="sep"), _record(TREES, id="drop-me"), _record(DAMS, id="dams")]
+    data = ("\n".join(lines) + "\n").encode()
+    await engine.add_file("archive.jsonl", data, max_bytes=100_000)  # a valid archive is accepted
+    assert {"sep", "drop-me", "dams"} <= {d.id for d in engine.snapshot.documents}
+    report = await engine.remove_document("drop-me")
+    assert report.documents == 7
+    ids = {d.id for d in engine.snapshot.documents}
+    assert {"sep", "dams"} <= ids and "drop-me" not in ids
+    assert (corpus_dir / "archive.jsonl").read_bytes() == (lines[0] + "\n\n" + lines[2] + "\n").encode()
+    assert next(d for d in engine.snapshot.documents if d.id == "sep").text == SEP_TEXT
+
+
+async def test_remove_a_record_without_id_and_a_qualified_id(engine, corpus_dir):
+    """Issue 13.2: records without an id (served as file-line) and ids qualified after a clash are removable."""
+    (corpus_dir / "noid.jsonl").write_text("\n".join([_record(SEP_TEXT), _record(TREES), _record(DAMS)]) + "\n",
+                                           encoding="utf-8")
+    (corpus_dir / "clash.jsonl").write_text(_record(DAMS + " وقال الوزير إن السد يخدم القرى.", id="noid-3") + "\n",
+                                            encoding="utf-8")
+    await engine.reload()
+    ids = {d.id for d in engine.snapshot.documents}
+    assert {"noid-1", "noid-2", "noid-3", "noid.jsonl#noid-3"} <= ids or {"noid-3", "clash.jsonl#noid-3"} <= ids
+    before = len(engine.snapshot.documents)
+    await engine.remove_document("noid-2")
+    after = {d.id for d in engine.snapshot.documents}
+    assert len(after) == before - 1 and "noid-2" not in after and {"noid-1", "noid-3"} <= after
+    qualified = next(i for i in after if i.endswith("#noid-3"))
+    await engine.remove_document(qualified)
+    assert len(engine.snapshot.documents) == before - 2 and "noid-3" in {d.id for d in engine.snapshot.documents}
+
+
+async def test_remove_of_a_record_no_longer_in_its_file_says_nothing_was_removed(engine, corpus_dir):
+    (corpus_dir / "a.jsonl").write_text(_record(TREES, id="t") + "\n", encoding="utf-8")
+    await engine.reload()
+    (corpus_dir / "a.jsonl").write_text(_record(DAMS, id="t") + "\n", encoding="utf-8")  # edited behind our back
+    with pytest.raises(ReloadError, match="nothing was removed"):
+        await engine.remove_document("t")
+    assert (corpus_dir / "a.jsonl").read_text(encoding="utf-8") == _record(DAMS, id="t") + "\n"
+
+
+async def test_upload_never_replaces_an_existing_file_or_reuses_an_id(engine, corpus_dir):
+    """Issue 13.3: an upload under an existing name, or with an id in use, is refused and nothing changes."""
+    name = "003_8a64b5d3bad4b392.txt"
+    original = (corpus_dir / name).read_bytes()
+    with pytest.raises(UploadError, match="already in the corpus"):
+        await engine.add_file(name, NEW_ARTICLE.encode(), max_bytes=100_000)
+    assert (corpus_dir / name).read_bytes() == original
+    with pytest.raises(UploadError, match="003_8a64b5d3bad4b392 is already used"):
+        await engine.add_file("x.jsonl", (_record(TREES, id="003_8a64b5d3bad4b392") + "\n").encode(), max_bytes=10_000)
+    with pytest.raises(UploadError, match="reuses the id"):
+        await engine.add_file("y.jsonl", (_record(TREES, id="a") + "\n" + _record(DAMS, id="a")).encode(), max_bytes=10_000)
+    assert not (corpus_dir / "x.jsonl").exists() and not (corpus_dir / "y.jsonl").exists()
+
+
+async def test_an_id_reused_outside_uploads_renames_only_the_newcomer(engine, corpus_dir):
+    (corpus_dir / "zz.jsonl").write_text(_record(TREES, id="003_8a64b5d3bad4b392") + "\n", encoding="utf-8")
+    await engine.reload()
+    ids = {d.id for d in engine.snapshot.documents}
+    assert {"003_8a64b5d3bad4b392", "zz.jsonl#003_8a64b5d3bad4b392"} <= ids
+    await engine.remove_document("003_8a64b5d3bad4b392")  # the original, under the id it always had
+    assert not (corpus_dir / "003_8a64b5d3bad4b392.txt").exists() and (corpus_dir / "zz.jsonl").exists()
+
+
+async def test_two_uploads_of_one_new_name_at_once_never_overwrite(engine, corpus_dir):
+    first, second = NEW_ARTICLE.encode(), NEW_ARTICLE.replace("أسوان", "الأقصر").encode()
+    results = await asyncio.gather(engine.add_file("solar.txt", first, max_bytes=100_000),
+                                   engine.add_file("solar.txt", second, max_bytes=100_000), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, UploadError)]
+    assert len(refused) == 1 and "already in the corpus" in refused[0].reason
+    assert (corpus_dir / "solar.txt").read_bytes() == (first if isinstance(results[1], UploadError) else second)

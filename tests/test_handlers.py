@@ -18,6 +18,7 @@ from telegram.request import BaseRequest, RequestData
 
 from bot import texts
 from bot.app import ADMIN_COMMANDS, build_application, on_shutdown, on_startup, protect_token
+from bot.questionlog import TASK_NAME as QUESTION_LOG_TASK
 from bot.settings import Settings
 from retrieval import (Answer, BuildReport, Context, CorpusInfo, DocInfo, EmbeddingState, EmbeddingStatus, Extract,
                        ReloadError, UploadError)
@@ -53,16 +54,17 @@ class FakeStore:
         self.ids = itertools.count(1)
         self.fail_logging = False
 
-    async def log_question(self, *, chat_id, user_hash, question, answered, top_doc, latency_ms) -> int:
+    async def log_question(self, *, chat_id, user_hash, question, answered, top_doc, latency_ms,
+                           question_id=None) -> int:
         if self.fail_logging:
             raise OSError("read-only database")
-        qid = next(self.ids)
+        qid = question_id or next(self.ids)
         self.questions[qid] = dict(chat_id=chat_id, user_hash=user_hash, question=question, answered=answered)
         return qid
 
-    async def get_question(self, question_id: int):
+    async def get_question(self, question_id: int, chat_id: int):
         row = self.questions.get(question_id)
-        return (row["chat_id"], row["question"]) if row else None
+        return row["question"] if row and row["chat_id"] == chat_id else None
 
     async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
         self.feedback[(question_id, user_hash)] = value
@@ -254,8 +256,9 @@ def message(text: str | None, *, user: int = USER, chat: int | None = None, chat
 async def feed(app, payload: dict) -> None:
     update = Update.de_json({"update_id": next(_ids), **payload}, app.bot)
     await app.process_update(update)
-    for _ in range(100):  # non-blocking handlers (admin) run as tasks
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and "process_update" in repr(t)]
+    for _ in range(100):  # non-blocking handlers (admin) and the question log run as tasks
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                   and ("process_update" in repr(t) or t.get_name() == QUESTION_LOG_TASK)]
         if not pending:
             break
         await asyncio.sleep(0.01)
@@ -399,7 +402,46 @@ async def test_logging_failure_still_answers(env) -> None:
     await feed(app, {"message": message("كوريا")})
     (reply,) = request.sent()
     assert "<blockquote>" in reply["text"]
-    assert [b["text"] for b in buttons(reply)] == ["السياق ١", "السياق ٢", "السياق ٣"]
+    # The reply went before the log failed: a button that needs the logged question says it is stale.
+    more = next(b for b in buttons(reply) if b["text"].startswith("المزيد"))
+    await feed(app, press(more["callback_data"], chat=USER))
+    assert request.sent("answerCallbackQuery")[-1]["text"] == texts.STALE_BUTTON
+
+
+class BlockedStore(FakeStore):
+    """A store whose writes wait until released, like SQLite behind another process's write lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.released = asyncio.Event()
+
+    async def log_question(self, **row) -> int:
+        await self.released.wait()
+        return await super().log_question(**row)
+
+
+async def test_a_button_pressed_before_its_question_is_written_waits_for_it(env) -> None:
+    app, engine, request = env
+    engine.store = store = BlockedStore()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message("كوريا")}, app.bot))
+    more = next(b for b in buttons(request.sent()[0]) if b["text"].startswith("المزيد"))
+    asyncio.get_running_loop().call_later(0.05, store.released.set)  # the row lands while the press waits
+    await feed(app, press(more["callback_data"], chat=USER))
+    assert request.sent("answerCallbackQuery")[-1].get("text") != texts.STALE_BUTTON
+    assert len(request.sent()) == 2  # the next extracts
+
+
+async def test_the_reply_never_waits_for_the_question_log(env) -> None:
+    """Issue 13.10: reply first, log after."""
+    app, engine, request = env
+    engine.store = store = BlockedStore()
+    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message("كوريا")}, app.bot))
+    (reply,) = request.sent()  # answered while the database is still locked ...
+    assert "<blockquote>" in reply["text"] and store.questions == {}
+    store.released.set()
+    await app.bot_data.state.question_log.drain()
+    (qid,) = store.questions  # ... and logged afterwards, under the id its buttons carry
+    assert any(str(qid) in b["callback_data"] for b in buttons(reply) if b["text"] == "👍")
 
 
 async def test_start_help_about_forgetme(env) -> None:
@@ -536,6 +578,24 @@ async def test_stats(env) -> None:
     await feed(app, {"message": message("/stats", user=ADMIN)})
     joined = "".join(p["text"] for p in request.sent())
     assert "٤٠٪" in joined and "سؤال &lt;b&gt;" in joined
+
+
+async def test_stats_are_given_in_private_only(env) -> None:
+    """Issue 13.8: /stats quotes other users' questions; in a group it would publish them."""
+    app, _, request = env
+    await feed(app, {"message": message("/stats", user=ADMIN, chat=-100, chat_type="supergroup")})
+    assert [p["text"] for p in request.sent()] == [texts.STATS_PRIVATE_ONLY]
+
+
+async def test_refused_admin_attempts_are_logged_once_a_minute_by_pseudonym(env, caplog) -> None:
+    """Issues 13.6 and 13.8: a flood of refused commands is one log line, and no line holds a raw id."""
+    app, _, request = env
+    stranger, group = 555000111, -1009990001
+    with caplog.at_level(logging.INFO):
+        for command in ("/reload", "/stats", "/remove d1"):
+            await feed(app, {"message": message(command, user=stranger, chat=group, chat_type="supergroup")})
+    assert caplog.text.count("refused admin action") == 1
+    assert str(stranger) not in caplog.text and str(group) not in caplog.text
 
 
 # ---------------------------------------------------------------------------

@@ -53,3 +53,12 @@ def test_memory_is_bounded() -> None:
     for key in range(10_000):
         limiter.check(key)
     assert len(limiter) == 100
+
+
+def test_notified_says_whether_the_key_was_told_off() -> None:
+    limiter = RateLimiter(1, 60.0, clock=lambda: 0.0)
+    assert not limiter.notified("a")
+    limiter.check("a")
+    assert not limiter.notified("a")
+    limiter.check("a")
+    assert limiter.notified("a") and not limiter.notified("b")

@@ -7,7 +7,7 @@ import pytest
 from bot.reasons import _UNKNOWN, arabic_reason
 from tests.conftest import ROOT
 
-_CODE_WORDS = ("UTF-8", "JSON", "text", ".txt", ".jsonl")
+_CODE_WORDS = ("UTF-8", "JSON", "text", ".txt", ".jsonl", "/remove")  # names a user types as they are
 
 
 def _library_reasons() -> list[str]:

@@ -1,11 +1,15 @@
 """The database: versioned schema, atomic corpus swap, question log, feedback, settings, privacy."""
 
+import os
 import sqlite3
+import stat
 import time
 
 import pytest
 
 from retrieval import Store, StoreError, load_corpus
+from retrieval import store as store_module
+from retrieval.pseudonym import key_path
 from retrieval.store import SCHEMA_VERSION
 from tests.conftest import SEEDS
 
@@ -78,7 +82,8 @@ async def test_question_log_stats_and_feedback(tmp_path):
     assert s.unanswered_share == pytest.approx(1 / 3) and s.median_latency_ms == 4
     assert s.top_questions[0] == ("س1", 2) and s.top_unanswered == [("س2", 1)]
     assert (s.feedback_up, s.feedback_down) == (1, 1)
-    assert await store.get_question(q1) == (1, "س1") and await store.get_question(999) is None
+    assert await store.get_question(q1, 1) == "س1" and await store.get_question(999, 1) is None
+    assert await store.get_question(q1, 2) is None  # asked in another chat
     await store.close()
 
 
@@ -115,3 +120,84 @@ async def test_a_database_missing_tables_of_its_version_is_refused_clearly(tmp_p
     db.close()
     with pytest.raises(StoreError, match="sentence_table"):
         await Store.open(path)
+
+
+# ------------------------------------------------------------------ privacy (issue 13.8)
+
+RAW_USER, RAW_GROUP = 987654321, -1001234567890
+
+
+def _all_values(path) -> list:
+    con = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return [v for t in tables for row in con.execute(f"SELECT * FROM {t}") for v in row]
+    finally:
+        con.close()
+
+
+async def test_no_raw_id_is_stored_and_the_key_lives_outside_the_database(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    await store.log_question(chat_id=RAW_USER, user_hash="u", question="س", answered=True, top_doc=None, latency_ms=1)
+    await store.set_chat_setting(RAW_GROUP, "auto", "on")
+    salt = await store.secret("user-id")
+    await store.close()
+    values = _all_values(path)
+    assert not {RAW_USER, RAW_GROUP, str(RAW_USER), str(RAW_GROUP)} & set(values)
+    assert salt not in values  # no secret in the database: its hashes cannot be enumerated from it alone
+    key = key_path(path)
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_bytes()) >= 32
+    # The same database with another key (the file copied without it) links nothing to anybody.
+    key.rename(tmp_path / "elsewhere.key")
+    store = await Store.open(path)
+    try:
+        assert await store.secret("user-id") != salt
+        assert await store.get_chat_setting(RAW_GROUP, "auto") is None
+    finally:
+        await store.close()
+
+
+async def test_a_key_readable_by_others_is_tightened(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    await (await Store.open(path)).close()
+    os.chmod(key_path(path), 0o644)
+    await (await Store.open(path)).close()
+    assert stat.S_IMODE(key_path(path).stat().st_mode) == 0o600
+
+
+async def test_forgotten_questions_leave_no_trace_in_the_files(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    store = await Store.open(path)
+    secret_text = "سؤال خاص جدا عن موعد زيارة الطبيب رقم 7731"
+    try:
+        await store.log_question(chat_id=1, user_hash="me", question=secret_text, answered=False, top_doc=None,
+                                 latency_ms=1)
+        await store.log_question(chat_id=2, user_hash="other", question="سؤال آخر", answered=False, top_doc=None,
+                                 latency_ms=1)
+        await store._db.execute("PRAGMA wal_checkpoint(PASSIVE)")  # the text now sits in both files
+        assert await store.forget_user("me") == 1
+        files = [p for p in (path, path.with_name(path.name + "-wal")) if p.exists()]
+        assert all(secret_text.encode() not in p.read_bytes() for p in files)
+        assert (await store.stats()).questions_total == 1
+    finally:
+        await store.close()
+
+
+async def test_a_version_1_database_loses_its_raw_ids_and_salt_and_keeps_its_settings(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    con = sqlite3.connect(path, isolation_level=None)
+    con.executescript(store_module._MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    con.execute("INSERT INTO questions (ts, chat_id, user_hash, question, answered, latency_ms) "
+                "VALUES (1, ?, 'h', 'س', 1, 1)", (RAW_USER,))
+    con.execute("INSERT INTO chat_settings VALUES (?, 'auto', 'on')", (RAW_GROUP,))
+    con.execute("INSERT INTO secrets VALUES ('user-id', x'00112233')")
+    con.close()
+    store = await Store.open(path)
+    try:
+        assert await store.get_chat_setting(RAW_GROUP, "auto") == "on"
+        assert (await store.stats()).questions_total == 1  # the log is kept, linked to nobody
+    finally:
+        await store.close()
+    values = _all_values(path)
+    assert RAW_USER not in values and RAW_GROUP not in values and b"\x00\x11\x22\x33" not in values
