@@ -27,10 +27,18 @@ import sys
 import threading
 import time
 
-__all__ = ["die_with_parent", "parent_alive", "POLL_SECONDS"]
+__all__ = ["die_with_parent", "parent_alive", "idle_priority", "POLL_SECONDS"]
 
 POLL_SECONDS = 0.5  # how often the portable fallback looks for its parent
 _PR_SET_PDEATHSIG = 1
+
+
+def idle_priority() -> None:
+    """Run this process only on CPU time that others leave idle (a background build or embedding)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # Linux; children inherit it
+    except (AttributeError, OSError):
+        os.nice(19)
 
 
 def parent_alive(parent_pid: int) -> bool:

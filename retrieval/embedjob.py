@@ -2,21 +2,20 @@
 
 The bot and `/reload` never wait for it: answers use words alone until every sentence of the served
 snapshot has a vector, then meaning too. The child commits every batch, so a kill (of it or of the
-bot) loses at most one batch; it dies with its parent (Linux: PR_SET_PDEATHSIG; elsewhere it checks
-its parent between batches), so no embedding outlives the bot.
+bot) loses at most one batch; it dies with its parent (retrieval/childproc.py), so no embedding
+outlives the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import multiprocessing
 import os
-import signal
-import sys
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+from .childproc import die_with_parent, idle_priority, parent_alive
 
 __all__ = ["EmbeddingState", "EmbeddingStatus", "EmbeddingJob"]
 
@@ -38,34 +37,16 @@ class EmbeddingStatus:
     detail: str = ""
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux); elsewhere the loop checks."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
-def _idle_priority() -> None:
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        os.nice(19)
-
-
 def _child(db_path: str, todo: list[tuple[bytes, str]], parent: int, done) -> None:
     """The child's whole life: embed `todo` into the database's vector cache, counting into `done`."""
-    _die_with_parent(parent)
-    _idle_priority()
+    die_with_parent(parent)
+    idle_priority()
     from .embedding import E5Embedder
     from .vectors import VectorCache, embed_pending
 
     def progress(n: int) -> None:
         done.value = n
-        if os.getppid() != parent:
+        if not parent_alive(parent):  # what is committed stays; nothing more is embedded for nobody
             os._exit(1)
 
     with VectorCache(db_path) as cache:

@@ -32,7 +32,7 @@ from .vectors import Semantic, VectorCache, embed_pending, load_vectors, pending
 from .arabic import analyze
 from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
                      record_id)
-from .childproc import die_with_parent, parent_alive
+from .childproc import die_with_parent, idle_priority, parent_alive
 from .index import Index
 from .snapshot import Snapshot
 from .store import StaleBuild, Store, StoredCorpus, StoreError
@@ -521,16 +521,8 @@ async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
         pool.shutdown(wait=False)
 
 
-def _yield_cpu() -> None:
-    """A background rebuild runs only on CPU time the process answering questions leaves idle."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # Linux; its analysis workers inherit it
-    except (AttributeError, OSError):
-        os.nice(19)
-
-
 def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
-    _yield_cpu()
+    idle_priority()  # a background rebuild runs on CPU time the answering process leaves idle
     async def run() -> BuildReport:
         store = await Store.open(db_path)
         try:
