@@ -185,6 +185,8 @@ class Engine:
             embedder, why = await asyncio.to_thread(load_embedder, threads)
             engine.embedder, engine.vectors_mode = embedder, vectors
             engine._embedding = EmbeddingStatus(EmbeddingState.OFF, detail=why)
+            if embedder is None:  # said once, at start: answers use words alone
+                log.warning("meaning search is off (%s); answers use words alone", why)
             if embedder is not None:
                 engine._cache = VectorCache(engine.store.path)
                 await engine._serve_vectors(progress=progress)

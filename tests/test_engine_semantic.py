@@ -52,10 +52,12 @@ async def test_background_answers_with_words_until_the_vectors_are_complete(tmp_
         await engine.close()
 
 
-async def test_off_means_words_alone_and_says_why(tmp_path, corpus_dir, monkeypatch):
+async def test_off_means_words_alone_and_says_why(tmp_path, corpus_dir, monkeypatch, caplog):
     monkeypatch.setenv("SANAD_SEMANTIC", "off")
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="background")
     try:
+        assert [r.getMessage() for r in caplog.records if "meaning search is off" in r.getMessage()] == [
+            "meaning search is off (SANAD_SEMANTIC=off); answers use words alone"]
         status = engine.embedding_status()
         assert status.state is EmbeddingState.OFF and "SANAD_SEMANTIC" in status.detail
         assert engine.semantic is None and engine.ask("كم جنديا أرسلت كوريا الشمالية إلى روسيا؟").answered
