@@ -96,7 +96,14 @@ def _calibrated(kind_ok: list[Features], candidates: list[Features], policy: "Po
     if p < policy.answer_probability:
         return Decision(False, Reason.NOT_CLOSE_ENOUGH, Confidence.NONE, probability=p, signals=signals)
     lead = kind_ok[0]
-    confidence = Confidence.HIGH if p >= 0.9 else Confidence.MEDIUM if p >= 0.7 else Confidence.LOW
+    # How sure: how much of the question the quoted sentence holds as the question spells it (on
+    # XQuAD-R ar the lead is right 58% / 73% / 89% / 90% of the time for exact coverage under 0.5 /
+    # 0.65 / 0.85 / above; on the news sets 57% / 80% / 89% / 97%), one level less when the model
+    # itself hesitates (P < 0.7: right 53% of the time on XQuAD-R). The probability alone separates less.
+    exact = lead.exact_coverage
+    level = 2 if exact >= 0.85 else 1 if exact >= 0.65 else 0
+    level -= p < 0.7 and level > 0
+    confidence = (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)[level]
     floor = top_similarity - policy.extract_similarity_gap
     rest = tuple(f for f in kind_ok[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
     return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest), p, signals)
