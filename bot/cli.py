@@ -23,7 +23,9 @@ from pathlib import Path
 from bot import texts
 from bot.paths import provide_corpus
 from bot.settings import SettingsError, load_settings
-from retrieval import Answer, Engine, ReloadError, StoreError
+from retrieval import Answer, Engine, ReloadError, Snapshot, StoreError
+from retrieval.meaning import Meaning
+from retrieval.vectors import Semantic
 
 BOLD, DIM, RESET = "\033[1m\033[33m", "\033[2m", "\033[0m"
 
@@ -96,16 +98,13 @@ async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "s
 
 
 def _say_semantic(engine: Engine) -> None:
-    """Say once, on stderr, when answers use words alone (and why)."""
+    """Say once, on stderr, when answers use words alone for now (no model at all is logged by the engine)."""
     status = engine.embedding_status()
-    if status.state.value == "ready":
-        return
     if status.state.value == "embedding":
         print(f"sanad: meaning search waits for sentence vectors ({status.done} of {status.total}); "
               f"answers use words alone. {status.detail}".rstrip(), file=sys.stderr)
-    else:
-        print(f"sanad: meaning search is off ({status.detail or 'no model'}); answers use words alone.",
-              file=sys.stderr)
+    elif status.state.value == "failed":
+        print(f"sanad: sentence vectors failed ({status.detail}); answers use words alone.", file=sys.stderr)
 
 
 async def cmd_ask(args: argparse.Namespace) -> int:
@@ -189,7 +188,6 @@ async def cmd_index(args: argparse.Namespace) -> int:
 
 
 async def cmd_eval(args: argparse.Namespace) -> int:
-    from retrieval import Snapshot
     from retrieval.calibration import calibrate, signals
     from retrieval.evaluate import ablations, baselines, evaluate, load_questions
 
@@ -207,7 +205,7 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if loaded.documents:  # a SQuAD file brings its corpus; its vectors are cached in Sanad's database
             snapshot = await asyncio.to_thread(Snapshot.build, loaded.documents)
-            semantic = await asyncio.to_thread(_semantic_for, snapshot, engine.store.path)
+            semantic = await _semantic_for(snapshot, engine.store.path)
         else:
             snapshot, semantic = engine.snapshot, engine.semantic
         rows = [evaluate(snapshot, questions, engine.policy, semantic)]
@@ -244,19 +242,14 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def _semantic_for(snapshot, db_path):
+async def _semantic_for(snapshot: Snapshot, db_path: Path) -> Semantic | None:
     """The model and the snapshot's vectors, embedding what the cache lacks (a bar on stderr); None without a model."""
-    from retrieval.embedding import load_embedder
-    from retrieval.vectors import Semantic, VectorCache, embed_missing, load_vectors
-
-    embedder, why = load_embedder()
-    if embedder is None:
-        print(f"sanad eval: meaning search is off ({why}); Sanad uses words alone.", file=sys.stderr)
-        return None
-    with VectorCache(db_path) as cache:
-        embed_missing(snapshot, embedder, cache, progress=sys.stderr.isatty())
-        vectors, _ = load_vectors(snapshot, cache, embedder.model)
-    return Semantic(embedder, vectors) if vectors is not None else None
+    meaning = await Meaning.open(db_path, "wait")
+    try:
+        await meaning.serve(snapshot, progress=sys.stderr.isatty())
+        return meaning.for_snapshot(snapshot)
+    finally:
+        await meaning.close()
 
 
 def _table(rows) -> None:

@@ -236,10 +236,12 @@ async def about(update: Update, context: SanadContext) -> None:
 
 
 def semantic_text(engine: EngineSeam) -> str:
-    """The /about line on meaning search: on, being prepared (how far), or off."""
+    """The /about line on meaning search: on, being prepared (how far), stopped by a failure, or off."""
     status = engine.embedding_status()
     if status.state is EmbeddingState.READY:
         return texts.SEMANTIC_READY
+    if status.state is EmbeddingState.FAILED:
+        return texts.SEMANTIC_FAILED
     if status.state is EmbeddingState.EMBEDDING:
         return texts.SEMANTIC_EMBEDDING.format(done=num(status.done), total=num(status.total))
     return texts.SEMANTIC_OFF

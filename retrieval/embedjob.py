@@ -9,15 +9,18 @@ outlives the bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
+import pickle
+import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from .childproc import die_with_parent, idle_priority, parent_alive
 
-__all__ = ["EmbeddingState", "EmbeddingStatus", "EmbeddingJob"]
+__all__ = ["EmbeddingState", "EmbeddingStatus", "EmbeddingJob", "write_todo"]
 
 
 class EmbeddingState(str, Enum):
@@ -37,12 +40,20 @@ class EmbeddingStatus:
     detail: str = ""
 
 
-def _child(db_path: str, todo: list[tuple[bytes, str]], parent: int, done) -> None:
-    """The child's whole life: embed `todo` into the database's vector cache, counting into `done`."""
+def _child(db_path: str, todo_file: str, model: str, parent: int, done) -> None:
+    """The child's whole life: embed the (key, text) pairs pickled in `todo_file` into the database's
+    vector cache with the model the keys were made for, counting into `done`."""
     die_with_parent(parent)
     idle_priority()
     from .embedding import E5Embedder
     from .vectors import VectorCache, embed_pending
+
+    with open(todo_file, "rb") as f:
+        todo = pickle.load(f)
+    os.unlink(todo_file)
+    embedder = E5Embedder(threads=1)
+    if embedder.model != model:  # the keys would name vectors this model did not make
+        raise SystemExit(f"the embedding model is {embedder.model}, the corpus was keyed for {model}")
 
     def progress(n: int) -> None:
         done.value = n
@@ -50,22 +61,34 @@ def _child(db_path: str, todo: list[tuple[bytes, str]], parent: int, done) -> No
             os._exit(1)
 
     with VectorCache(db_path) as cache:
-        embed_pending(todo, E5Embedder(threads=1), cache, on_batch=progress)
+        embed_pending(todo, embedder, cache, on_batch=progress)
+
+
+def write_todo(todo: list[tuple[bytes, str]]) -> str:
+    """The work for a child, in a temporary file (run it in a thread: a large corpus's list is
+    hundreds of MB, and piped to the child on the event loop it would stall every answer)."""
+    fd, path = tempfile.mkstemp(prefix="sanad-embed-", suffix=".pickle")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(todo, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
 
 
 class EmbeddingJob:
-    """One background embedding of (key, text) pairs; `await job.wait()` returns True when complete."""
+    """One background embedding; `await job.wait()` returns True when every pair was embedded.
+    Start it on a thread that outlives it (the event loop's): the child dies with that thread."""
 
-    def __init__(self, db_path: Path, todo: list[tuple[bytes, str]]):
+    def __init__(self, db_path: Path, todo_file: str, total: int, model: str):
         ctx = multiprocessing.get_context("spawn")
-        self.total = len(todo)
+        self.total = total
+        self._todo_file = todo_file
         self._done = ctx.Value("q", 0, lock=False)
-        self._process = ctx.Process(target=_child, args=(str(db_path), todo, os.getpid(), self._done),
+        self._process = ctx.Process(target=_child, args=(str(db_path), todo_file, model, os.getpid(), self._done),
                                     daemon=True, name="sanad-embed")
         self._process.start()
 
     @property
     def done(self) -> int:
+        """Pairs embedded and committed so far."""
         return int(self._done.value)
 
     async def wait(self, poll: float = 0.5) -> bool:
@@ -76,7 +99,9 @@ class EmbeddingJob:
         return self._process.exitcode == 0
 
     def stop(self) -> None:
-        """Kill the child now (what it committed stays)."""
+        """Kill the child now (what it committed stays) and remove its work file if it had not read it."""
         if self._process.is_alive():
             self._process.kill()
         self._process.join(timeout=5)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._todo_file)

@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 
 from .answer import Answer, DocInfo, Policy, DEFAULT_POLICY, answer
-from .embedding import Embedder, load_embedder
-from .embedjob import EmbeddingJob, EmbeddingState, EmbeddingStatus
-from .vectors import Semantic, VectorCache, embed_pending, load_vectors, pending
+from .embedjob import EmbeddingState, EmbeddingStatus
+from .meaning import Meaning, Mode
+from .vectors import Semantic
 from .arabic import analyze
 from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
                      record_id)
@@ -38,13 +38,8 @@ from .snapshot import Snapshot
 from .store import StaleBuild, Store, StoredCorpus, StoreError
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError", "EmbeddingStatus",
-           "EmbeddingState", "WAIT_LIMIT"]
+           "EmbeddingState"]
 
-# How sentence vectors are made when a snapshot is served: "background" (a child process; the bot),
-# "wait" (now, with a progress bar: `sanad index`), "small" (now if few are missing, else words only:
-# one-shot commands), "off" (words only).
-VECTORS = ("background", "wait", "small", "off")
-WAIT_LIMIT = 2000  # "small": at most this many sentences embedded before answering (about a minute)
 
 log = logging.getLogger(__name__)
 
@@ -163,33 +158,20 @@ class Engine:
         self.last_report = report
         self._snapshot = snapshot
         self._lock = asyncio.Lock()  # one build at a time
-        self.embedder: Embedder | None = None
-        self.vectors_mode = "off"
-        self._semantic: Semantic | None = None  # the served snapshot's complete vectors, else None
-        self._embedding = EmbeddingStatus(EmbeddingState.OFF)
-        self._job: EmbeddingJob | None = None
-        self._job_task: asyncio.Task | None = None
-        self._cache: VectorCache | None = None
+        self.meaning: Meaning | None = None  # the model and vectors (None: words alone)
 
     @classmethod
     async def open(cls, db_path: str | Path, corpus_dir: str | Path, *, rebuild: bool = False,
-                   progress: bool = False, vectors: str = "off") -> "Engine":
+                   progress: bool = False, vectors: Mode = "off") -> "Engine":
         """Open the database; reuse its index if the corpus folder is unchanged, else build one; then
-        make the sentence vectors as `vectors` says (see VECTORS)."""
+        make the sentence vectors as `vectors` says (retrieval/meaning.py)."""
         engine = await cls._open(db_path, corpus_dir, rebuild=rebuild, progress=progress)
-        if vectors != "off":
-            # One thread for questions: with two, OpenMP's threads wait on each other whenever the
-            # machine is busy (measured: p99 0.9 s against 62 ms, `sanad bench --semantic`); a
-            # command that embeds a whole corpus in the foreground takes both cores.
-            threads = None if vectors == "wait" else 1
-            embedder, why = await asyncio.to_thread(load_embedder, threads)
-            engine.embedder, engine.vectors_mode = embedder, vectors
-            engine._embedding = EmbeddingStatus(EmbeddingState.OFF, detail=why)
-            if embedder is None:  # said once, at start: answers use words alone
-                log.warning("meaning search is off (%s); answers use words alone", why)
-            if embedder is not None:
-                engine._cache = VectorCache(engine.store.path)
-                await engine._serve_vectors(progress=progress)
+        try:
+            engine.meaning = await Meaning.open(engine.store.path, vectors)
+            await engine.meaning.serve(engine._snapshot, progress=progress)
+        except BaseException:
+            await engine.close()
+            raise
         return engine
 
     @classmethod
@@ -222,80 +204,19 @@ class Engine:
             raise
 
     async def close(self) -> None:
-        self._stop_embedding()
-        if self._cache is not None:
-            self._cache.close()
+        """Stop any background embedding, then close the database."""
+        if self.meaning is not None:
+            await self.meaning.close()
         await self.store.close()
-
-    # ------------------------------------------------------------ sentence vectors
 
     @property
     def semantic(self) -> Semantic | None:
         """The served snapshot's sentence vectors with the model, once every sentence has one."""
-        return self._semantic
+        return self.meaning.for_snapshot(self._snapshot) if self.meaning is not None else None
 
     def embedding_status(self) -> EmbeddingStatus:
         """How far the served snapshot's vectors are (for /about and `sanad index`)."""
-        s = self._embedding
-        if s.state is EmbeddingState.EMBEDDING and self._job is not None:
-            return EmbeddingStatus(s.state, s.done + self._job.done, s.total, s.detail)
-        return s
-
-    def _stop_embedding(self) -> None:
-        if self._job_task is not None:
-            self._job_task.cancel()
-            self._job_task = None
-        if self._job is not None:
-            self._job.stop()
-            self._job = None
-
-    async def _serve_vectors(self, progress: bool = False) -> None:
-        """Use the served snapshot's vectors if complete; else embed what is missing as the mode says."""
-        self._stop_embedding()
-        self._semantic = None
-        if self.embedder is None or self._cache is None:
-            return
-        snapshot, embedder, cache = self._snapshot, self.embedder, self._cache
-        found, have = await asyncio.to_thread(load_vectors, snapshot, cache, embedder.model)
-        total = len(snapshot)
-        if snapshot is not self._snapshot:
-            return  # a reload came meanwhile and serves its own vectors
-        if found is not None:
-            self._semantic = Semantic(embedder, found)
-            self._embedding = EmbeddingStatus(EmbeddingState.READY, total, total)
-            return
-        todo = await asyncio.to_thread(pending, snapshot, embedder.model, cache)
-        self._embedding = EmbeddingStatus(EmbeddingState.EMBEDDING, total - len(todo), total)
-        if self.vectors_mode == "wait" or (self.vectors_mode == "small" and len(todo) <= WAIT_LIMIT):
-            await asyncio.to_thread(embed_pending, todo, embedder, cache, progress=progress)
-            await self._vectors_ready(snapshot)
-        elif self.vectors_mode == "background" and str(self.store.path) != ":memory:":
-            self._job = EmbeddingJob(self.store.path, todo)
-            self._job_task = asyncio.create_task(self._finish_job(self._job, snapshot))
-        else:
-            self._embedding = EmbeddingStatus(EmbeddingState.EMBEDDING, total - len(todo), total,
-                                              "run `sanad index` to embed the corpus")
-
-    async def _finish_job(self, job: EmbeddingJob, snapshot: Snapshot) -> None:
-        ok = await job.wait()
-        if snapshot is not self._snapshot:
-            return  # a reload came meanwhile; it started its own job
-        self._job = None
-        if ok:
-            await self._vectors_ready(snapshot)
-        else:
-            self._embedding = EmbeddingStatus(EmbeddingState.FAILED, detail="the embedding process stopped")
-
-    async def _vectors_ready(self, snapshot: Snapshot) -> None:
-        assert self.embedder is not None and self._cache is not None
-        found, have = await asyncio.to_thread(load_vectors, snapshot, self._cache, self.embedder.model)
-        if snapshot is not self._snapshot:
-            return
-        if found is None:
-            self._embedding = EmbeddingStatus(EmbeddingState.FAILED, have, len(snapshot), "vectors are missing")
-            return
-        self._semantic = Semantic(self.embedder, found)
-        self._embedding = EmbeddingStatus(EmbeddingState.READY, len(snapshot), len(snapshot))
+        return self.meaning.status() if self.meaning is not None else EmbeddingStatus(EmbeddingState.OFF)
 
     @property
     def snapshot(self) -> Snapshot:
@@ -303,7 +224,9 @@ class Engine:
 
     def ask(self, question: str, *, top: int = 3, offset: int = 0) -> Answer:
         """Answer from the current snapshot (CPU only, fast enough to call on the event loop)."""
-        return answer(self._snapshot, question, top=top, offset=offset, policy=self.policy, semantic=self._semantic)
+        snapshot = self._snapshot
+        semantic = self.meaning.for_snapshot(snapshot) if self.meaning is not None else None
+        return answer(snapshot, question, top=top, offset=offset, policy=self.policy, semantic=semantic)
 
     def context(self, position: int) -> Context | None:
         """The whole paragraph around the sentence at `position`; None if there is no such sentence."""
@@ -338,9 +261,8 @@ class Engine:
         hold the loop for a tenth of a second; freed in a thread, that thread's grip on the GIL would
         slow every question meanwhile."""
         old, self._snapshot, self.last_report = self._snapshot, snapshot, report
-        self._semantic = None  # the old vectors index the old positions
-        if self.embedder is not None:
-            await self._serve_vectors()
+        if self.meaning is not None:  # the old vectors index the old positions: never used again
+            await self.meaning.serve(snapshot)
         documents, old.documents = list(old.documents), ()
         del old
         while documents:

@@ -21,6 +21,7 @@ from rank_bm25 import BM25Okapi
 
 from .answer import Policy, answer
 from .questions import Question, QuestionSet, load_questions
+from .ranking import zscores
 from .arabic import analyze
 from .snapshot import Snapshot, sentence_texts
 from .vectors import Semantic
@@ -161,8 +162,9 @@ def _fts5_system(texts: list[str]) -> System:
     return run
 
 
-def _bm25s_snowball(texts: list[str]):
-    """bm25s over Snowball-stemmed texts, and its stemmer; None when either is not installed."""
+def _bm25s_scores(texts: list[str]) -> Callable[[str], np.ndarray] | None:
+    """bm25s over Snowball-stemmed texts: a question's score for every text (zeros when none of its
+    words is known); None when bm25s or PyStemmer is not installed."""
     try:
         import bm25s
         import Stemmer
@@ -171,21 +173,25 @@ def _bm25s_snowball(texts: list[str]):
     stemmer = Stemmer.Stemmer("arabic")
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(texts, stemmer=stemmer, show_progress=False), show_progress=False)
-    return retriever, lambda question: bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+
+    def scores(question: str) -> np.ndarray:
+        out = np.zeros(len(texts))
+        tokens = bm25s.tokenize([question], stemmer=stemmer, show_progress=False)
+        if tokens.vocab:
+            docs, found = retriever.retrieve(tokens, k=len(texts), show_progress=False)
+            out[docs[0]] = found[0]
+        return out
+    return scores
 
 
 def _bm25s_system(texts: list[str]) -> System | None:
-    built = _bm25s_snowball(texts)
-    if built is None:
+    scores = _bm25s_scores(texts)
+    if scores is None:
         return None
-    retriever, tokenize = built
 
     def run(question: str) -> tuple[bool, list[int]]:
-        tokens = tokenize(question)
-        if not tokens.vocab:
-            return False, []
-        docs, scores = retriever.retrieve(tokens, k=min(K, len(texts)), show_progress=False)
-        ranked = [int(d) for d, s in zip(docs[0], scores[0]) if s > 0]
+        found = scores(question)
+        ranked = [int(i) for i in np.argsort(-found, kind="stable")[:K] if found[i] > 0]
         return bool(ranked), ranked
     return run
 
@@ -200,21 +206,12 @@ def _dense_system(semantic: Semantic) -> System:
 
 def _fusion_system(texts: list[str], semantic: Semantic, lexical_share: float = 0.3) -> System | None:
     """bm25s + Snowball fused with the embedding model: z-scores over all sentences, 0.3 / 0.7."""
-    built = _bm25s_snowball(texts)
-    if built is None:
+    scores = _bm25s_scores(texts)
+    if scores is None:
         return None
-    retriever, tokenize = built
-
-    def z(x: np.ndarray) -> np.ndarray:
-        return (x - x.mean()) / x.std() if x.std() > 0 else x * 0
 
     def run(question: str) -> tuple[bool, list[int]]:
-        tokens = tokenize(question)
-        lexical = np.zeros(len(texts))
-        if tokens.vocab:
-            docs, scores = retriever.retrieve(tokens, k=len(texts), show_progress=False)
-            lexical[docs[0]] = scores[0]
-        fused = lexical_share * z(lexical) + (1 - lexical_share) * z(semantic.similarities(question))
+        fused = lexical_share * zscores(scores(question)) + (1 - lexical_share) * zscores(semantic.similarities(question))
         return True, [int(i) for i in np.argsort(-fused, kind="stable")[:K]]
     return run
 

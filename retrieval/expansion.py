@@ -11,13 +11,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from .arabic import skeleton, transliterate
 from .snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from .answer import Policy
+from .policy import Policy
 
 __all__ = ["Expansion", "expand"]
 
@@ -144,7 +141,7 @@ def _variants(snapshot: Snapshot, t: str) -> set[str]:
     return {t} | {v for v in snapshot.variants.get(skeleton(t), ()) if _spelling_variant(v, t)}
 
 
-def expand(snapshot: Snapshot, question_terms: tuple[str, ...] | list[str], policy: "Policy") -> list[Expansion]:
+def expand(snapshot: Snapshot, question_terms: tuple[str, ...] | list[str], policy: Policy) -> list[Expansion]:
     """Each question term with the corpus forms that count for it, by source: the term itself (1.0),
     its clitic forms and spelling variants (variant_weight), words one letter away when the corpus
     lacks it (typo_weight), its Arabic-letter transliteration when Latin (variant_weight), and its

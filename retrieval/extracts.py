@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .arabic import normalize, tokens, words
 from .corpus import Document
 from .features import Features
 from .snapshot import Snapshot
 from .wordlists import cues
-
-if TYPE_CHECKING:
-    from .answer import Policy
+from .policy import Policy
 
 __all__ = ["DocInfo", "Extract", "distinct", "extract", "highlight", "suggestions"]
 
@@ -60,7 +57,7 @@ def fragment(text: str) -> bool:
     return len(found) < 6 or normalize(found[0]) in cues().leaning
 
 
-def distinct(candidates: list[Features], policy: "Policy", limit: int) -> list[Features]:
+def distinct(candidates: list[Features], policy: Policy, limit: int) -> list[Features]:
     """The first `limit` sentences that do not repeat one already chosen (same or nearly the same terms)."""
     chosen: list[Features] = []
     for c in candidates:

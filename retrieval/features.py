@@ -41,11 +41,13 @@ class Features:
 
 
 def measure(snapshot: Snapshot, question: ParsedQuestion, expansions: list[Expansion],
-            candidates: list[Candidate], similarities: np.ndarray | None = None) -> list[Features]:
-    """The features of every candidate, in the candidates' order."""
+            candidates: list[Candidate], similarities: np.ndarray | None = None, *,
+            counted_check: bool = True) -> list[Features]:
+    """The features of every candidate, in the candidates' order. With `counted_check`, a كم question's
+    sentence holds a number only beside the thing it counts (كم جنديا: a number of soldiers)."""
     analyze = snapshot.index.analyzer
     total_idf = sum(e.idf for e in expansions) or 1.0
-    counted = next((e for e in expansions if e.term == question.counted), None)
+    counted = next((e for e in expansions if e.term == question.counted), None) if counted_check else None
     counted_forms = counted.forms.keys() - counted.typos if counted else set()
     out = []
     for c in candidates:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,8 @@ import numpy as np
 from .embedding import Embedder
 from .snapshot import Snapshot
 
-__all__ = ["VectorCache", "SentenceVectors", "Semantic", "EmbedReport", "passage_text", "pending", "embed_pending",
+__all__ = ["VectorCache", "SentenceVectors", "Semantic", "Passages", "EmbedReport", "passage_text", "pending",
+           "embed_pending",
            "embed_missing", "load_vectors"]
 
 BATCH = 32  # sentences embedded (and committed) together
@@ -57,23 +58,26 @@ class VectorCache:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def get(self, keys: list[bytes]) -> dict[bytes, bytes]:
-        """The stored vectors (raw float32 bytes) of those keys that have one."""
-        out: dict[bytes, bytes] = {}
-        for i in range(0, len(keys), _LOOKUP):
+    def _select(self, keys: list[bytes], columns: str) -> list[tuple]:
+        rows: list[tuple] = []
+        for i in range(0, len(keys), _LOOKUP):  # SQLite caps the parameters of one statement
             chunk = keys[i:i + _LOOKUP]
             marks = ",".join("?" * len(chunk))
-            out.update(self._db.execute(f"SELECT key, vector FROM sentence_vectors WHERE key IN ({marks})", chunk))
-        return out
+            rows += self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE key IN ({marks})", chunk)
+        return rows
+
+    def rows(self, keys: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        """(key, raw float32 bytes) of those keys that have a vector, a chunk of rows at a time."""
+        for i in range(0, len(keys), _LOOKUP):
+            yield from self._select(keys[i:i + _LOOKUP], "key, vector")
+
+    def get(self, keys: list[bytes]) -> dict[bytes, bytes]:
+        """The stored vectors (raw float32 bytes) of those keys that have one."""
+        return dict(self.rows(keys))
 
     def missing(self, keys: list[bytes]) -> list[bytes]:
         """The keys with no stored vector, in their order."""
-        found: set[bytes] = set()
-        for i in range(0, len(keys), _LOOKUP):
-            chunk = keys[i:i + _LOOKUP]
-            marks = ",".join("?" * len(chunk))
-            found.update(k for (k,) in self._db.execute(
-                f"SELECT key FROM sentence_vectors WHERE key IN ({marks})", chunk))
+        found = {k for (k,) in self._select(keys, "key")}
         return [k for k in keys if k not in found]
 
     def put(self, items: list[tuple[bytes, np.ndarray]]) -> None:
@@ -97,21 +101,30 @@ class EmbedReport:
     embedded: int
 
 
-def _texts(snapshot: Snapshot, model: str) -> tuple[list[bytes], dict[bytes, str]]:
-    keys: list[bytes] = []
-    texts: dict[bytes, str] = {}
-    for p in range(len(snapshot)):
-        text = passage_text(snapshot, p)
-        k = _key(model, text)
-        keys.append(k)
-        texts[k] = text
-    return keys, texts
+@dataclass(frozen=True, slots=True)
+class Passages:
+    """A snapshot's sentences as embedded ("title: sentence") and their cache keys, in position order:
+    computed once per snapshot, since a large corpus takes seconds to hash."""
+
+    model: str
+    keys: list[bytes]
+    texts: dict[bytes, str]  # one entry per distinct text
+
+    @classmethod
+    def of(cls, snapshot: Snapshot, model: str) -> "Passages":
+        keys: list[bytes] = []
+        texts: dict[bytes, str] = {}
+        for p in range(len(snapshot)):
+            text = passage_text(snapshot, p)
+            k = _key(model, text)
+            keys.append(k)
+            texts[k] = text
+        return cls(model, keys, texts)
 
 
-def pending(snapshot: Snapshot, model: str, cache: VectorCache) -> list[tuple[bytes, str]]:
-    """(key, text) of every distinct sentence text of the snapshot with no vector in the cache."""
-    keys, texts = _texts(snapshot, model)
-    return [(k, texts[k]) for k in dict.fromkeys(cache.missing(keys))]
+def pending(passages: Passages, cache: VectorCache) -> list[tuple[bytes, str]]:
+    """(key, text) of every distinct passage with no vector in the cache."""
+    return [(k, passages.texts[k]) for k in cache.missing(list(passages.texts))]
 
 
 def embed_pending(todo: list[tuple[bytes, str]], embedder: Embedder, cache: VectorCache, *, progress: bool = False,
@@ -140,11 +153,11 @@ def embed_pending(todo: list[tuple[bytes, str]], embedder: Embedder, cache: Vect
 
 def embed_missing(snapshot: Snapshot, embedder: Embedder, cache: VectorCache, *, progress: bool = False) -> EmbedReport:
     """Embed every sentence of the snapshot that the cache lacks (a bar on stderr with `progress`)."""
-    todo = pending(snapshot, embedder.model, cache)
+    passages = Passages.of(snapshot, embedder.model)
+    todo = pending(passages, cache)
     done = embed_pending(todo, embedder, cache, progress=progress)
     waiting = {k for k, _ in todo}
-    keys, _ = _texts(snapshot, embedder.model)
-    return EmbedReport(len(keys), sum(k not in waiting for k in keys), done)
+    return EmbedReport(len(passages.keys), sum(k not in waiting for k in passages.keys), done)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,16 +172,27 @@ class SentenceVectors:
         return self.matrix @ query
 
 
-def load_vectors(snapshot: Snapshot, cache: VectorCache, model: str) -> tuple[SentenceVectors | None, int]:
-    """The snapshot's vectors when every sentence has one, else None; and how many have one."""
-    keys, _ = _texts(snapshot, model)
-    found = cache.get(list(dict.fromkeys(keys)))
-    if len(found) < len(set(keys)):
-        return None, sum(k in found for k in keys)
-    if not keys:
+def load_vectors(passages: Passages, cache: VectorCache) -> tuple[SentenceVectors | None, int]:
+    """The vectors in position order when every passage has one of the model's size, else None; and how
+    many positions have one. Read a chunk at a time into one preallocated matrix (1M sentences: 1.5 GB)."""
+    if not passages.keys:
         return None, 0
-    matrix = np.frombuffer(b"".join(found[k] for k in keys), dtype=np.float32).reshape(len(keys), -1).copy()
-    return SentenceVectors(model, matrix), len(keys)
+    first = cache.get(passages.keys[:1])
+    if not first:
+        return None, len(passages.keys) - len(cache.missing(passages.keys))
+    width = len(next(iter(first.values())))
+    rows: dict[bytes, list[int]] = {}
+    for position, k in enumerate(passages.keys):
+        rows.setdefault(k, []).append(position)
+    matrix = np.empty((len(passages.keys), width // 4), dtype=np.float32)
+    filled = 0
+    for k, blob in cache.rows(list(passages.texts)):
+        if len(blob) == width:  # a damaged row is missing, never misaligned
+            matrix[rows[k]] = np.frombuffer(blob, dtype=np.float32)
+            filled += len(rows[k])
+    if filled < len(passages.keys):
+        return None, filled
+    return SentenceVectors(passages.model, matrix), filled
 
 
 @dataclass(frozen=True, slots=True)

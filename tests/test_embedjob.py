@@ -7,7 +7,8 @@ import sys
 import textwrap
 import time
 
-from retrieval.embedjob import EmbeddingJob
+from retrieval.embedding import E5Embedder
+from retrieval.embedjob import EmbeddingJob, write_todo
 from retrieval.vectors import VectorCache
 from tests.conftest import ROOT
 
@@ -15,9 +16,10 @@ from tests.conftest import ROOT
 async def test_the_job_embeds_every_pending_text_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SANAD_SEMANTIC", "on")
     todo = [(bytes([i]) * 16, f"جملة رقم {i}.") for i in range(5)]
-    job = EmbeddingJob(tmp_path / "v.sqlite3", todo)
+    todo_file = write_todo(todo)
+    job = EmbeddingJob(tmp_path / "v.sqlite3", todo_file, len(todo), E5Embedder(threads=1).model)
     assert await job.wait(poll=0.05)
-    assert job.done == 5
+    assert job.done == 5 and not os.path.exists(todo_file)
     with VectorCache(tmp_path / "v.sqlite3") as cache:
         assert cache.missing([k for k, _ in todo]) == []
 
@@ -38,8 +40,10 @@ def test_the_child_dies_when_its_parent_is_killed(tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from retrieval.embedjob import EmbeddingJob
-        job = EmbeddingJob({str(tmp_path / 'v.sqlite3')!r}, [(i.to_bytes(16, 'big'), f'جملة طويلة رقم {{i}} ' * 20) for i in range(5000)])
+        from retrieval.embedding import E5Embedder
+        from retrieval.embedjob import EmbeddingJob, write_todo
+        todo = [(i.to_bytes(16, 'big'), f'جملة طويلة رقم {{i}} ' * 20) for i in range(5000)]
+        job = EmbeddingJob({str(tmp_path / 'v.sqlite3')!r}, write_todo(todo), len(todo), E5Embedder(threads=1).model)
         while job.done == 0:
             time.sleep(0.05)
         print(job._process.pid, flush=True)
@@ -57,3 +61,11 @@ def test_the_child_dies_when_its_parent_is_killed(tmp_path):
         assert not _alive(child)
     finally:
         parent.kill()
+
+
+async def test_a_job_for_another_model_fails_and_embeds_nothing(tmp_path):
+    todo = [(b"k" * 16, "جملة.")]
+    job = EmbeddingJob(tmp_path / "v.sqlite3", write_todo(todo), 1, "some-other-model")
+    assert not await job.wait(poll=0.05)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        assert cache.missing([b"k" * 16]) == [b"k" * 16]

@@ -4,7 +4,7 @@ commits, so an interrupted embedding keeps what it finished; incomplete vectors 
 import numpy as np
 import pytest
 
-from retrieval.vectors import BATCH, VectorCache, embed_missing, load_vectors, passage_text, pending
+from retrieval.vectors import BATCH, Passages, VectorCache, embed_missing, load_vectors, passage_text, pending
 from tests.test_stages import CONCEPTS, SENTENCES, snapshot_of
 from tests.conftest import ConceptEmbedder
 
@@ -17,10 +17,10 @@ def test_what_is_embedded_is_the_title_and_the_sentence():
 def test_vectors_are_served_in_position_order_once_complete(tmp_path):
     snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
     with VectorCache(tmp_path / "v.sqlite3") as cache:
-        assert load_vectors(snap, cache, model.model) == (None, 0)
+        assert load_vectors(Passages.of(snap, model.model), cache) == (None, 0)
         report = embed_missing(snap, model, cache)
         assert (report.sentences, report.cached, report.embedded) == (4, 0, 4)
-        vectors, have = load_vectors(snap, cache, model.model)
+        vectors, have = load_vectors(Passages.of(snap, model.model), cache)
     assert have == 4
     expected = model.passages([passage_text(snap, p) for p in range(4)])
     assert np.allclose(vectors.matrix, expected)
@@ -41,7 +41,7 @@ def test_another_model_does_not_reuse_the_vectors(tmp_path):
     snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
     with VectorCache(tmp_path / "v.sqlite3") as cache:
         embed_missing(snap, model, cache)
-        assert len(pending(snap, "another-model", cache)) == 4
+        assert len(pending(Passages.of(snap, "another-model"), cache)) == 4
 
 
 class Failing(ConceptEmbedder):
@@ -59,7 +59,31 @@ def test_an_interrupted_embedding_keeps_every_finished_batch(tmp_path):
     with VectorCache(tmp_path / "v.sqlite3") as cache:
         with pytest.raises(RuntimeError):
             embed_missing(snap, Failing(CONCEPTS), cache)
-        assert len(pending(snap, "fake-concepts", cache)) == len(snap) - BATCH
-        assert load_vectors(snap, cache, "fake-concepts")[0] is None  # incomplete: not served
+        passages = Passages.of(snap, "fake-concepts")
+        assert len(pending(passages, cache)) == len(snap) - BATCH
+        assert load_vectors(passages, cache) == (None, BATCH)  # incomplete: not served
         report = embed_missing(snap, ConceptEmbedder(CONCEPTS), cache)
     assert report.embedded == len(snap) - BATCH
+
+
+def test_a_damaged_vector_is_missing_never_misaligned(tmp_path):
+    snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        embed_missing(snap, model, cache)
+        passages = Passages.of(snap, model.model)
+        cache.put([(passages.keys[2], np.zeros(3, dtype=np.float32))])  # a row of the wrong size
+        assert load_vectors(passages, cache) == (None, 3)
+        assert [k for k, _ in pending(passages, cache)] == []  # present, but unusable: not served
+
+
+def test_sentences_with_the_same_text_share_one_vector(tmp_path):
+    from retrieval import Snapshot
+    from retrieval.corpus import parse_article
+
+    docs = [parse_article(d, f"{d}.txt", "\n".join(SENTENCES[:2]), {"title": "محطة التحلية"}) for d in ("a", "b")]
+    snap, model = Snapshot.build(docs), ConceptEmbedder(CONCEPTS)
+    with VectorCache(tmp_path / "v.sqlite3") as cache:
+        report = embed_missing(snap, model, cache)
+        vectors, _ = load_vectors(Passages.of(snap, model.model), cache)
+    assert len(snap) == 4 and report.embedded == 2
+    assert np.array_equal(vectors.matrix[0], vectors.matrix[2]) and np.array_equal(vectors.matrix[1], vectors.matrix[3])
