@@ -61,7 +61,8 @@ def render_text(a: Answer, color: bool) -> str:
             quote = f"{quote} {e.after}"
         cite = " — ".join(x for x in (e.doc.source, e.doc.title, e.doc.date) if x)
         dim, reset = (DIM, RESET) if color else ("", "")
-        lines += ["", f"{e.rank}. «{quote}»", f"   {dim}{cite}، الفقرة {e.paragraph}{reset}"]
+        page = f"، ص {e.page}" if e.page is not None else ""
+        lines += ["", f"{e.rank}. «{quote}»", f"   {dim}{cite}{page}، الفقرة {e.paragraph}{reset}"]
         if e.doc.url:
             lines.append(f"   {dim}{e.doc.url}{reset}")
     return "\n".join(lines)
@@ -74,7 +75,7 @@ def answer_json(a: Answer) -> dict:
         {"rank": e.rank, "text": e.text, "score": float(e.score),
          "doc": {"id": e.doc.id, "file": e.doc.file, "title": e.doc.title, "source": e.doc.source,
                  "date": e.doc.date, "url": e.doc.url},
-         "paragraph": e.paragraph, "sentence": e.sentence} for e in a.extracts]}
+         "page": e.page, "paragraph": e.paragraph, "sentence": e.sentence} for e in a.extracts]}
 
 
 # ------------------------------------------------------------------ commands

@@ -79,6 +79,7 @@ class Context:
     paragraph: int
     text: str
     highlight: tuple[int, int]
+    page: int | None = None  # the PDF page of the paragraph
 
 
 class ReloadError(Exception):
@@ -314,7 +315,7 @@ class Engine:
         p = loc.doc.paragraphs[loc.paragraph_index]
         d = loc.doc
         return Context(DocInfo.of(d), loc.paragraph,
-                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start))
+                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start), p.page)
 
     def info(self) -> CorpusInfo:
         s = self._snapshot

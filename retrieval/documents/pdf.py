@@ -189,7 +189,8 @@ def read_pdf(data: bytes) -> Extracted:
                             "Sanad does not read images (no OCR)")
     margins = _margin_keys([(n, h, lines) for n, h, lines, _ in read])
     all_lines = [l for *_, lines, _ in read for l in lines]
-    body_size = statistics.median(l.size for l in all_lines)
+    # the body's size: the median over the text's letters, not its lines (a header is one short line)
+    body_size = statistics.median(l.size for l in all_lines for s in l.segments for _ in range(len(s.text)))
     # Lines inside a paragraph stand closest: a gap half again as wide as the narrow quarter starts a new one.
     gaps = sorted(b.top - a.bottom for *_, lines, _ in read for a, b in zip(lines, lines[1:])
                   if 0 < b.top - a.bottom < 2 * body_size)
