@@ -217,3 +217,32 @@ def test_ask_links_a_web_page_and_shows_the_page_of_a_pdf(documents_env):
     assert "الأكثر قراءة" not in out.stdout
     out = sanad("ask", "--top", "1", "ما نسبة الفاقد في شبكة التوزيع؟", env=documents_env)
     assert "ص 2، الفقرة" in out.stdout
+
+
+def test_add_fetches_a_page_then_ask_quotes_it_with_its_link(documents_env, tmp_path):
+    from tests.documents_corpus import FOLDER
+    from tests.local_http import serving
+    page = (FOLDER / "news.html").read_bytes()
+    with serving({"/page.html": (200, "text/html; charset=utf-8", page)}) as base:
+        out = sanad("add", f"{base}/page.html", env=documents_env)
+    assert out.returncode == 0, out.stderr
+    assert "added 127.0.0.1-page.html" in out.stdout
+    out = sanad("ask", "--json", "-", env=documents_env, stdin="كم رحلة أسبوعيا ستسير الشركة إلى طوكيو؟\n")
+    results = json.loads(out.stdout)["results"]
+    first = results[0]
+    assert first["doc"]["url"] == f"{base}/page.html" and first["page"] is None
+    assert first["text"] == "وستسير الشركة ثلاث رحلات أسبوعيا بطائرات من طراز Boeing 787 تتسع كل منها لـ 250 راكبا."
+    assert not any("الأكثر قراءة" in r["text"] or "الرئيسية" in r["text"] for r in results)
+
+
+def test_add_a_local_file_and_refusals_say_why(documents_env, tmp_path):
+    from tests.documents_corpus import FOLDER
+    from tests.local_http import closed_port
+    out = sanad("add", str(FOLDER / "columns.pdf"), env=documents_env)
+    assert out.returncode == 0, out.stderr
+    out = sanad("add", str(FOLDER / "scanned.pdf"), env=documents_env)
+    assert out.returncode == 1 and "no text layer" in out.stderr and "Traceback" not in out.stderr
+    out = sanad("add", f"http://127.0.0.1:{closed_port()}/page.html", env=documents_env)
+    assert out.returncode == 1 and "cannot be reached" in out.stderr and "Traceback" not in out.stderr
+    out = sanad("add", str(tmp_path / "missing.pdf"), env=documents_env)
+    assert out.returncode == 1 and "cannot read" in out.stderr
