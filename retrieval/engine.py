@@ -319,6 +319,12 @@ class Engine:
         return Context(DocInfo.of(d), loc.paragraph,
                        d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start), p.page)
 
+    def source_text(self, doc_id: str) -> tuple[str, str] | None:
+        """A document's file and its stored text (for a PDF, Word file or web page: the extracted text the
+        quotes come from), so an admin can read back what was indexed; None when there is no such id."""
+        doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
+        return None if doc is None else (doc.file, doc.text)
+
     def info(self) -> CorpusInfo:
         s = self._snapshot
         return CorpusInfo(len(s.documents), s.paragraph_count, len(s), s.built_at, str(self.corpus_dir))
