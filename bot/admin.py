@@ -176,6 +176,18 @@ async def document_upload(update: Update, context: SanadContext) -> None:
     await _upload(update, context)
 
 
+async def _may_change(update: Update, context: SanadContext, reject: Callable[[str], Awaitable[None]]) -> bool:
+    """Whether an admin may add to the corpus now: within the hourly count, and no other change running."""
+    state = get_state(context)
+    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
+        await reject(texts.UPLOAD_TOO_MANY)
+        return False
+    if state.corpus_lock.locked():
+        await reply_html(update.effective_message, texts.RELOAD_BUSY)
+        return False
+    return True
+
+
 async def _upload(update: Update, context: SanadContext) -> None:
     """Validate, download and hand the document to the engine."""
     message = update.effective_message
@@ -197,11 +209,7 @@ async def _upload(update: Update, context: SanadContext) -> None:
     if document.file_size is not None and document.file_size > limit:
         await reject(texts.UPLOAD_TOO_BIG.format(limit=num(limit)))
         return
-    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
-        await reject(texts.UPLOAD_TOO_MANY)
-        return
-    if state.corpus_lock.locked():
-        await reply_html(message, texts.RELOAD_BUSY)
+    if not await _may_change(update, context, reject):
         return
     async with state.corpus_lock:
         await reply_pages(message, paginate([[texts.UPLOAD_RECEIVED.format(name=shown)]]))
@@ -237,28 +245,32 @@ async def _upload(update: Update, context: SanadContext) -> None:
     )
 
 
+async def _private_argument(update: Update, context: SanadContext, usage: str) -> str | None:
+    """The command's one argument, when it was given in a private chat; else say what is wrong and None."""
+    message, chat = update.effective_message, update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
+        return None
+    if not context.args or len(context.args) != 1:
+        await reply_html(message, usage)
+        return None
+    return context.args[0]
+
+
 @admin_only
 async def add_command(update: Update, context: SanadContext) -> None:
     """/add <url>: fetch a web page (or a PDF, Word file) into the corpus, in private, within the upload limits."""
-    message, chat = update.effective_message, update.effective_chat
+    message = update.effective_message
     state = get_state(context)
-    if chat is None or chat.type != ChatType.PRIVATE:
-        await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
+    url = await _private_argument(update, context, texts.ADD_USAGE)
+    if url is None:
         return
-    if not context.args or len(context.args) != 1:
-        await reply_html(message, texts.ADD_USAGE)
-        return
-    url = context.args[0]
     shown = escape(url[:200])
 
     async def reject(reason: str) -> None:
         await reply_pages(message, paginate([[bold(texts.ADD_REJECTED.format(url=url[:200]))], [reason]]))
 
-    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
-        await reject(texts.UPLOAD_TOO_MANY)
-        return
-    if state.corpus_lock.locked():
-        await reply_html(message, texts.RELOAD_BUSY)
+    if not await _may_change(update, context, reject):
         return
     async with state.corpus_lock:
         await reply_html(message, texts.ADD_RECEIVED.format(url=shown))
@@ -277,13 +289,9 @@ async def add_command(update: Update, context: SanadContext) -> None:
 async def source_command(update: Update, context: SanadContext) -> None:
     """/source <doc id>: the document's stored (extracted) text as a file, to check what was indexed."""
     message = update.effective_message
-    if update.effective_chat is None or update.effective_chat.type != ChatType.PRIVATE:
-        await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
+    doc_id = await _private_argument(update, context, texts.SOURCE_USAGE)
+    if doc_id is None:
         return
-    if not context.args or len(context.args) != 1:
-        await reply_html(message, texts.SOURCE_USAGE)
-        return
-    doc_id = context.args[0]
     found = get_state(context).engine.source_text(doc_id)
     if found is None:
         await reply_html(message, texts.REMOVE_UNKNOWN.format(doc_id=escape(doc_id)))

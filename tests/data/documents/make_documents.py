@@ -1,4 +1,4 @@
-"""Generate the small Arabic document corpus the extraction tests read (PDF, DOCX, HTML).
+"""Generate the small Arabic document corpus the extraction tests read (PDF, DOCX; news.html is by hand).
 
 Run from the repository root: `python tests/data/documents/make_documents.py`. Needs the test
 extras (fpdf2 with uharfbuzz for shaping, python-docx) and the DejaVu Sans font from Debian's
@@ -10,6 +10,7 @@ lists every sentence each file holds, in logical order, for the order figures.
 from __future__ import annotations
 
 import io
+from datetime import datetime, timezone
 from pathlib import Path
 
 from docx import Document as DocxDocument
@@ -49,36 +50,24 @@ DOCX_SECTIONS = [
     ]),
 ]
 
+# news.html is written by hand (a news page with its site's navigation, a "most read" box and a
+# footer around the article); these are its article's sentences.
 HTML_SENTENCES = [
     "أعلنت شركة الطيران الوطنية إطلاق رحلات مباشرة إلى مدينة طوكيو ابتداء من شهر يونيو المقبل.",
     "وستسير الشركة ثلاث رحلات أسبوعيا بطائرات من طراز Boeing 787 تتسع كل منها لـ 250 راكبا.",
     "وقال المدير التنفيذي للشركة إن الخط الجديد يعزز السياحة والتجارة مع اليابان.",
 ]
-HTML_PAGE = """<!DOCTYPE html>
-<html lang="ar" dir="rtl"><head><meta charset="utf-8">
-<title>رحلات مباشرة إلى طوكيو | أخبار الخليج</title>
-<meta property="og:site_name" content="أخبار الخليج">
-<meta property="article:published_time" content="2025-03-14">
-<link rel="canonical" href="https://news.example/air/tokyo">
-</head><body>
-<header><nav><ul><li><a href="/">الرئيسية</a></li><li><a href="/sport">رياضة</a></li>
-<li><a href="/economy">اقتصاد</a></li><li><a href="/login">تسجيل الدخول إلى حسابك الآن مجانا</a></li></ul></nav></header>
-<main><article>
-<h1>رحلات مباشرة إلى طوكيو</h1>
-<p class="date">14 مارس 2025</p>
-{paragraphs}
-</article></main>
-<aside class="most-read"><h2>الأكثر قراءة</h2><ul>
-<li><a href="/a">ارتفاع أسعار الذهب إلى مستوى قياسي جديد في الأسواق العالمية اليوم</a></li>
-<li><a href="/b">منتخب الكرة يفوز على ضيفه بثلاثة أهداف مقابل هدف في مباراة ودية</a></li>
-</ul></aside>
-<footer><p>جميع الحقوق محفوظة لموقع أخبار الخليج 2025. اشترك في النشرة البريدية ليصلك كل جديد.</p></footer>
-</body></html>
-"""
+
+
+def _fpdf() -> FPDF:
+    """An A4 document with a fixed creation date, so the output changes only with the generator."""
+    pdf = FPDF(format="A4")
+    pdf.set_creation_date(datetime(2025, 1, 1, tzinfo=timezone.utc))
+    return pdf
 
 
 def _pdf() -> FPDF:
-    pdf = FPDF(format="A4")
+    pdf = _fpdf()
     pdf.add_font("dejavu", fname=str(FONT))
     pdf.set_font("dejavu", size=13)
     pdf.set_text_shaping(True)
@@ -153,7 +142,7 @@ def _scan(pdf: FPDF) -> None:
 
 def scanned_pdf() -> bytes:
     """A scanned document: its one page has no text layer."""
-    pdf = FPDF(format="A4")
+    pdf = _fpdf()
     _scan(pdf)
     return bytes(pdf.output())
 
@@ -180,11 +169,6 @@ def guide_docx() -> bytes:
     return buffer.getvalue()
 
 
-def news_html() -> str:
-    """A news page with its site's chrome: navigation, a "most read" box, a footer."""
-    return HTML_PAGE.format(paragraphs="\n".join(f"<p>{s}</p>" for s in HTML_SENTENCES))
-
-
 def sentences() -> dict[str, list[str]]:
     """Every content sentence of each file, in logical order."""
     return {
@@ -202,7 +186,6 @@ def main() -> None:
     (HERE / "scanned.pdf").write_bytes(scanned_pdf())
     (HERE / "annex.pdf").write_bytes(annex_pdf())
     (HERE / "guide.docx").write_bytes(guide_docx())
-    (HERE / "news.html").write_text(news_html(), encoding="utf-8")
     lines = [f"{name}\t{s}" for name, ss in sentences().items() for s in ss]
     (HERE / "SENTENCES.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
