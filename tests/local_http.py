@@ -9,11 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 @contextmanager
-def serving(routes: dict[str, tuple[int, str, bytes]]) -> Iterator[str]:
-    """Serve `routes` until the block ends; yields the base address (http://127.0.0.1:PORT)."""
+def serving(routes: dict[str, tuple[int, str, bytes]], hold: threading.Event | None = None) -> Iterator[str]:
+    """Serve `routes` until the block ends; yields the base address (http://127.0.0.1:PORT).
+    A path starting /hold waits, before answering, until `hold` is set (a server that does not answer)."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            if hold is not None and self.path.startswith("/hold"):
+                hold.wait()
             status, kind, body = routes.get(self.path, (404, "text/plain", b"not found"))
             self.send_response(status)
             self.send_header("Content-Type", kind)

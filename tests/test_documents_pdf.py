@@ -65,3 +65,14 @@ def test_a_scanned_page_among_text_pages_is_left_out_with_a_note():
 def test_a_damaged_pdf_is_refused_not_raised(data):
     with pytest.raises(DocumentError):
         extract("bad.pdf", data)
+
+
+def test_a_latin_word_hyphenated_at_the_line_end_is_joined_and_a_wide_gap_parts_paragraphs():
+    from retrieval.documents.pdf import _Line, _paragraphs, _Segment
+
+    def line(top: float, text: str) -> _Line:
+        return _Line(top, top + 10, 10.0, [_Segment(100, 400, text)])
+
+    flow = [line(0, "شركة Sie-"), line(12, "mens الألمانية."), line(40, "فقرة ثانية.")]
+    blocks = _paragraphs(flow, page=3, body_size=10.0, gap=6.0)
+    assert [(b.text, b.page) for b in blocks] == [("شركة Siemens الألمانية.", 3), ("فقرة ثانية.", 3)]

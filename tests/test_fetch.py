@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from retrieval.fetch import FetchError, fetch
@@ -47,3 +49,13 @@ def test_an_unreachable_address_says_so():
 def test_only_http_addresses_are_fetched(url):
     with pytest.raises(FetchError, match="http:// or https://"):
         fetch(url, max_bytes=1000)
+
+
+def test_an_address_that_does_not_answer_in_time_says_so():
+    hold = threading.Event()
+    with serving({"/hold.html": (200, "text/html", PAGE)}, hold) as base:
+        try:
+            with pytest.raises(FetchError, match="did not answer in time"):
+                fetch(f"{base}/hold.html", max_bytes=100_000, timeout=0.2)
+        finally:
+            hold.set()
