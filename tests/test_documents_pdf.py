@@ -76,3 +76,20 @@ def test_a_latin_word_hyphenated_at_the_line_end_is_joined_and_a_wide_gap_parts_
     flow = [line(0, "شركة Sie-"), line(12, "mens الألمانية."), line(40, "فقرة ثانية.")]
     blocks = _paragraphs(flow, page=3, body_size=10.0, gap=6.0)
     assert [(b.text, b.page) for b in blocks] == [("شركة Siemens الألمانية.", 3), ("فقرة ثانية.", 3)]
+
+
+def test_the_order_glyphs_are_drawn_in_does_not_matter():
+    import random
+
+    import pdfplumber
+
+    from retrieval.documents.pdf import _lines
+    with pdfplumber.open(FOLDER / "report.pdf") as pdf:
+        page = pdf.pages[0]
+        expected = [l.text for l in _lines(page)]
+
+        class Shuffled:  # the same glyphs, drawn in another order (a file that writes Arabic logically)
+            chars = random.Random(7).sample(page.chars, len(page.chars))
+
+        assert [l.text for l in _lines(Shuffled())] == expected
+    assert sentences()["report.pdf"][0] in " ".join(expected)

@@ -3,8 +3,9 @@
 PDF readers give a line's characters as they stand on the page, left to right (visual order): an
 Arabic line comes out reversed letter by letter, while the numbers and Latin names inside it read
 left to right as they should. Turning the line around and then turning each left-to-right run
-back restores the order it was typed in. Presentation forms (the shaped letters some PDFs carry)
-become plain letters by NFKC.
+back restores the order it was typed in. The PDF reader sorts the glyphs by their place on the page
+first, so the order a file happens to draw them in never matters; a line without Arabic stays as it
+is. Presentation forms (the shaped letters some PDFs carry) become plain letters by NFKC.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-__all__ = ["looks_visual", "to_logical"]
+__all__ = ["to_logical"]
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc]")
 _LTR = re.compile(r"[A-Za-z0-9\u00c0-\u024f\u0660-\u0669\u06f0-\u06f9]")
-_ARABIC_WORD = re.compile(r"[\u0621-\u064a]+")
 _MIRROR = str.maketrans("()[]{}<>«»", ")(][}{><»«")  # a bracket drawn in a right-to-left line is its twin
 
 
@@ -52,15 +52,3 @@ def to_logical(items: Sequence[str]) -> str:
                            for k, item in zip(range(last, i - 1, -1), out[i:last + 1][::-1])]
         i = last + 1
     return "".join(out)
-
-
-def looks_visual(text: str) -> bool:
-    """Whether Arabic text read from a page is in visual (reversed) order: the article ال shows at
-    the end of words as لا, and the final ة at their start."""
-    reversed_signs = logical_signs = 0
-    for word in _ARABIC_WORD.findall(text):
-        if len(word) < 3:
-            continue
-        reversed_signs += word.endswith("لا") + word.startswith("ة")
-        logical_signs += word.startswith("ال") + word.endswith("ة")
-    return reversed_signs > logical_signs

@@ -11,7 +11,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from .bidi import looks_visual, to_logical
+from .bidi import to_logical
 from .extracted import Block, DocumentError, Extracted
 
 __all__ = ["read_pdf"]
@@ -57,7 +57,7 @@ def _rows(page) -> list[list[dict]]:
     return rows
 
 
-def _lines(page, visual: bool | None) -> list[_Line]:
+def _lines(page) -> list[_Line]:
     """The page's text lines, top to bottom, each cut into segments at gaps wider than two letters."""
     lines = []
     for row in _rows(page):
@@ -76,7 +76,7 @@ def _lines(page, visual: bool | None) -> list[_Line]:
             bounds[-1][1] = max(bounds[-1][1], c["x1"])
         segments = []
         for items, (x0, x1) in zip(groups, bounds):
-            text = " ".join((to_logical(items) if visual is not False else "".join(items)).split())
+            text = " ".join(to_logical(items).split())
             if text:
                 segments.append(_Segment(x0, x1, text))
         if segments:
@@ -176,11 +176,9 @@ def read_pdf(data: bytes) -> Extracted:
         raise DocumentError(f"not a readable PDF ({type(e).__name__})") from None
     with pdf:
         try:
-            sample = "".join(c["text"] for p in pages[:3] for c in p.chars)
-            visual = looks_visual(sample) if sample.strip() else None
             read, scanned = [], []
             for page in pages:
-                lines = _lines(page, visual)
+                lines = _lines(page)
                 (read if lines else scanned).append((page.page_number, page.height, lines, page.width))
         except (PdfminerException, PDFSyntaxError, ValueError, TypeError, KeyError) as e:
             raise DocumentError(f"the PDF cannot be read ({type(e).__name__})") from None
