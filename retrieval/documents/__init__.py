@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from .cache import ExtractCache
 from .extracted import Block, DocumentError, Extracted
 
 __all__ = ["Block", "DocumentError", "Extracted", "SUFFIXES", "extract"]
@@ -17,9 +18,18 @@ __all__ = ["Block", "DocumentError", "Extracted", "SUFFIXES", "extract"]
 SUFFIXES = (".pdf", ".docx", ".html", ".htm")
 
 
+_CACHE = ExtractCache(max_chars=50_000_000)  # about 100 MB of Arabic text at most
+
+
 def extract(name: str, data: bytes, url: str | None = None) -> Extracted:
-    """The text of a document file by its extension; DocumentError when it cannot be read."""
+    """The text of a document file by its extension (the same bytes are read once, then remembered);
+    DocumentError when it cannot be read."""
     suffix = PurePath(name).suffix.lower()
+    key = ExtractCache.key(suffix, data, url)
+    return _CACHE.get(key) or _CACHE.put(key, _read(suffix, data, url))
+
+
+def _read(suffix: str, data: bytes, url: str | None) -> Extracted:
     if suffix == ".pdf":
         from .pdf import read_pdf
         return read_pdf(data)
