@@ -1,4 +1,5 @@
-"""Admin commands: reload, upload, remove, stats — only for ids in SANAD_ADMIN_IDS."""
+"""Admin commands: reload, upload, add a page by its address, remove, read a document's stored text, stats —
+only for ids in SANAD_ADMIN_IDS."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from bot.reasons import arabic_reason
 from bot.ratelimit import Verdict
 from bot.render import Piece, bold, code, escape, num, paginate
 from retrieval import BuildReport, ReloadError, UploadError
+from retrieval.corpus import CORPUS_SUFFIXES
 
 log = logging.getLogger(__name__)
 
-ALLOWED_SUFFIXES = (".txt", ".jsonl")
+ALLOWED_SUFFIXES = CORPUS_SUFFIXES  # text, archives, PDF, Word, web pages
 MAX_SKIPPED_SHOWN = 30
 
 Handler = Callable[[Update, SanadContext], Awaitable[None]]
@@ -161,7 +163,7 @@ def _safe_display_name(name: str | None) -> str:
 
 
 async def document_upload(update: Update, context: SanadContext) -> None:
-    """A .txt/.jsonl document sent by an admin in private joins the corpus."""
+    """A document (.txt, .jsonl, .pdf, .docx, .html) sent by an admin in private joins the corpus."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or message.document is None:
         return
@@ -172,6 +174,18 @@ async def document_upload(update: Update, context: SanadContext) -> None:
         await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
         return
     await _upload(update, context)
+
+
+async def _may_change(update: Update, context: SanadContext, reject: Callable[[str], Awaitable[None]]) -> bool:
+    """Whether an admin may add to the corpus now: within the hourly count, and no other change running."""
+    state = get_state(context)
+    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
+        await reject(texts.UPLOAD_TOO_MANY)
+        return False
+    if state.corpus_lock.locked():
+        await reply_html(update.effective_message, texts.RELOAD_BUSY)
+        return False
+    return True
 
 
 async def _upload(update: Update, context: SanadContext) -> None:
@@ -195,11 +209,7 @@ async def _upload(update: Update, context: SanadContext) -> None:
     if document.file_size is not None and document.file_size > limit:
         await reject(texts.UPLOAD_TOO_BIG.format(limit=num(limit)))
         return
-    if state.upload_limiter.check(update.effective_user.id) is not Verdict.ALLOW:
-        await reject(texts.UPLOAD_TOO_MANY)
-        return
-    if state.corpus_lock.locked():
-        await reply_html(message, texts.RELOAD_BUSY)
+    if not await _may_change(update, context, reject):
         return
     async with state.corpus_lock:
         await reply_pages(message, paginate([[texts.UPLOAD_RECEIVED.format(name=shown)]]))
@@ -233,6 +243,65 @@ async def _upload(update: Update, context: SanadContext) -> None:
             ]
         ),
     )
+
+
+async def _private_argument(update: Update, context: SanadContext, usage: str) -> str | None:
+    """The command's one argument, when it was given in a private chat; else say what is wrong and None."""
+    message, chat = update.effective_message, update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        await reply_html(message, texts.UPLOAD_NOT_PRIVATE)
+        return None
+    if not context.args or len(context.args) != 1:
+        await reply_html(message, usage)
+        return None
+    return context.args[0]
+
+
+@admin_only
+async def add_command(update: Update, context: SanadContext) -> None:
+    """/add <url>: fetch a web page (or a PDF, Word file) into the corpus, in private, within the upload limits."""
+    message = update.effective_message
+    state = get_state(context)
+    url = await _private_argument(update, context, texts.ADD_USAGE)
+    if url is None:
+        return
+    shown = escape(url[:200])
+
+    async def reject(reason: str) -> None:
+        await reply_pages(message, paginate([[bold(texts.ADD_REJECTED.format(url=url[:200]))], [reason]]))
+
+    if not await _may_change(update, context, reject):
+        return
+    async with state.corpus_lock:
+        await reply_html(message, texts.ADD_RECEIVED.format(url=shown))
+        try:
+            name, report = await state.engine.add_url(url, max_bytes=state.settings.upload_max_bytes)
+        except (UploadError, ReloadError) as exc:
+            log.warning("adding a page refused: %s", exc.reason)
+            await reject(texts.REASON.format(reason=arabic_reason(exc.reason)))
+            return
+    log.info("page added: %s documents now", report.documents)
+    await reply_pages(message, paginate([[bold(texts.ADD_DONE.format(name=name, seconds=_seconds(report)))],
+                                         *report_blocks(report)]))
+
+
+@admin_only
+async def source_command(update: Update, context: SanadContext) -> None:
+    """/source <doc id>: the document's stored (extracted) text as a file, to check what was indexed."""
+    message = update.effective_message
+    doc_id = await _private_argument(update, context, texts.SOURCE_USAGE)
+    if doc_id is None:
+        return
+    found = get_state(context).engine.source_text(doc_id)
+    if found is None:
+        await reply_html(message, texts.REMOVE_UNKNOWN.format(doc_id=escape(doc_id)))
+        return
+    file, text = found
+    try:
+        await message.reply_document(document=text.encode("utf-8"), filename=f"{PurePath(file).stem}.txt",
+                                     caption=texts.SOURCE_CAPTION.format(doc_id=doc_id, file=file)[:1024])
+    except TelegramError as exc:
+        log.warning("sending a source text failed: %s", exc.__class__.__name__)
 
 
 @admin_only

@@ -64,6 +64,8 @@ ADMIN_COMMANDS = [
     *PRIVATE_COMMANDS,
     BotCommand("reload", "إعادة بناء الفهرس"),
     BotCommand("remove", "حذف مستند"),
+    BotCommand("add", "إضافة صفحة من رابطها"),
+    BotCommand("source", "النص المستخرج من مستند"),
     BotCommand("stats", "إحصاءات الأسئلة"),
 ]
 
@@ -173,6 +175,8 @@ def register_handlers(application: Application) -> None:
     # Admin commands run without blocking other updates (a reload takes a while).
     add(CommandHandler("reload", admin.reload_command, filters=new, block=False))
     add(CommandHandler("remove", admin.remove_command, filters=new, block=False))
+    add(CommandHandler("add", admin.add_command, filters=new, block=False))
+    add(CommandHandler("source", admin.source_command, filters=new))
     add(CommandHandler("stats", admin.stats_command, filters=new))
     add(MessageHandler(filters.Document.ALL & private & new, admin.document_upload, block=False))
     # User commands.

@@ -3,6 +3,7 @@
     sanad ask QUESTION [--json] [--top K]     one question (or `-`: one per line on stdin, JSON Lines out)
     sanad chat                                questions one after another (readline history, Ctrl-D leaves)
     sanad index                               (re)build the database from the corpus folder
+    sanad add PATH|URL                        add a file (.txt .jsonl .pdf .docx .html) or a fetched web page
     sanad eval FILE [--compare] [--json]      quality figures beside off-the-shelf BM25 set-ups
     sanad bench [...]                         speed figures beside rank-bm25, bm25s and SQLite FTS5
     sanad serve [--webhook URL --port N]      run the Telegram bot
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -23,7 +25,7 @@ from pathlib import Path
 from bot import texts
 from bot.paths import provide_corpus
 from bot.settings import SettingsError, load_settings
-from retrieval import Answer, Engine, ReloadError, Snapshot, StoreError
+from retrieval import Answer, Engine, ReloadError, Snapshot, StoreError, UploadError
 from retrieval.meaning import Meaning
 from retrieval.vectors import Semantic
 
@@ -63,7 +65,8 @@ def render_text(a: Answer, color: bool) -> str:
             quote = f"{quote} {e.after}"
         cite = " — ".join(x for x in (e.doc.source, e.doc.title, e.doc.date) if x)
         dim, reset = (DIM, RESET) if color else ("", "")
-        lines += ["", f"{e.rank}. «{quote}»", f"   {dim}{cite}، الفقرة {e.paragraph}{reset}"]
+        page = f"، ص {e.page}" if e.page is not None else ""
+        lines += ["", f"{e.rank}. «{quote}»", f"   {dim}{cite}{page}، الفقرة {e.paragraph}{reset}"]
         if e.doc.url:
             lines.append(f"   {dim}{e.doc.url}{reset}")
     return "\n".join(lines)
@@ -76,7 +79,7 @@ def answer_json(a: Answer) -> dict:
         {"rank": e.rank, "text": e.text, "score": float(e.score),
          "doc": {"id": e.doc.id, "file": e.doc.file, "title": e.doc.title, "source": e.doc.source,
                  "date": e.doc.date, "url": e.doc.url},
-         "paragraph": e.paragraph, "sentence": e.sentence} for e in a.extracts]}
+         "page": e.page, "paragraph": e.paragraph, "sentence": e.sentence} for e in a.extracts]}
 
 
 # ------------------------------------------------------------------ commands
@@ -155,6 +158,32 @@ async def cmd_chat(args: argparse.Namespace) -> int:
             except OSError:
                 pass
         await engine.close()
+    return 0
+
+
+async def cmd_add(args: argparse.Namespace) -> int:
+    """Add a file, or a page fetched from an http(s) address, to the corpus folder and reload."""
+    engine = await _open(vectors="off")
+    limit = load_settings().upload_max_bytes
+    try:
+        if re.match(r"(?i)^https?://", args.source):
+            name, report = await engine.add_url(args.source, max_bytes=limit, timeout=args.timeout)
+        else:
+            path = Path(args.source)
+            try:
+                data = path.read_bytes()
+            except OSError as e:
+                print(f"sanad add: cannot read {path}: {e.strerror}", file=sys.stderr)
+                return 1
+            name, report = path.name, await engine.add_file(path.name, data, max_bytes=limit)
+    except UploadError as e:
+        print(f"sanad add: not added: {e.reason}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.close()
+    print(f"added {name} to {engine.corpus_dir}: now {report.documents} documents, {report.sentences} sentences")
+    for file, reason in report.skipped:
+        print(f"  skipped {file}: {reason}")
     return 0
 
 
@@ -299,6 +328,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("chat", help="interactive questions in the terminal")
     p.add_argument("--top", type=_positive, default=3)
     sub.add_parser("index", help="(re)build the database from the corpus folder")
+    p = sub.add_parser("add", help="add a file (.txt .jsonl .pdf .docx .html) or a web page's http(s) address")
+    p.add_argument("source", metavar="PATH|URL")
+    p.add_argument("--timeout", type=_positive, default=20, help="seconds to wait for a web page (default 20)")
     p = sub.add_parser("eval", help="score on a question file (.jsonl, or SQuAD .json) beside off-the-shelf set-ups")
     p.add_argument("file")
     p.add_argument("--compare", action="store_true", help="all four off-the-shelf set-ups, not only whitespace rank-bm25")
@@ -315,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "serve":
         return cmd_serve(args)
-    handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "eval": cmd_eval}[args.command]
+    handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "add": cmd_add, "eval": cmd_eval}[args.command]
     try:
         return asyncio.run(handler(args))
     except (StoreError, SettingsError) as e:

@@ -361,8 +361,8 @@ def highlighted(text: str, spans: Iterable[tuple[int, int]]) -> list[Piece]:
     return pieces
 
 
-def citation(doc: object, paragraph: int, *, number: int | None = None) -> list[Piece]:
-    """Source line: source, title (linked when there is a URL), date, paragraph."""
+def citation(doc: object, paragraph: int, *, number: int | None = None, page: int | None = None) -> list[Piece]:
+    """Source line: source, title (linked when there is a URL), date, page (PDF), paragraph."""
     title = getattr(doc, "title", "") or getattr(doc, "file", "") or "مستند"
     parts: list[Piece] = []
     prefix = f"[{num(number)}] " if number is not None else ""
@@ -375,6 +375,8 @@ def citation(doc: object, paragraph: int, *, number: int | None = None) -> list[
     date = getattr(doc, "date", None)
     if date:
         parts.append(f"، {shorten(date, 40)}")
+    if page is not None:
+        parts.append(f"، ص {num(page)}")
     parts.append(f"، الفقرة {num(paragraph)}")
     return parts
 
@@ -387,7 +389,7 @@ def extract_block(extract: Extract, *, number: int | None = None) -> list[Piece]
     body.extend(highlighted(extract.text, extract.spans))
     if extract.after:
         body.append(italic(" ", extract.after.strip()))
-    return [quote(*body), "\n", *citation(extract.doc, extract.paragraph, number=number)]
+    return [quote(*body), "\n", *citation(extract.doc, extract.paragraph, number=number, page=extract.page)]
 
 
 def answer_blocks(answer: Answer, *, first_page: bool = True) -> list[list[Piece]]:
@@ -423,7 +425,7 @@ def render_context(ctx: Context, *, limit: int = MESSAGE_LIMIT) -> list[str]:
     blocks: list[list[Piece]] = [
         [bold("📄 سياق المقتطف")],
         [quote(*body)],
-        citation(ctx.doc, ctx.paragraph),
+        citation(ctx.doc, ctx.paragraph, page=ctx.page),
     ]
     return paginate(blocks, limit=limit)
 

@@ -1,7 +1,9 @@
 """The corpus: documents read from a folder, cleaned of site boilerplate, cut into sentences.
 
-A folder holds `.txt` articles (UTF-8; one paragraph per line) and `.jsonl` archives (one
-document per line: id, title, source, date, url, text). An optional `metadata.toml` beside the
+A folder holds `.txt` articles (UTF-8; one paragraph per line), `.jsonl` archives (one
+document per line: id, title, source, date, url, text), and real documents: PDF, Word (`.docx`) and
+web pages (`.html`/`.htm`), read by `retrieval.documents`; their stored text is the extracted text,
+one block per paragraph, and a PDF paragraph keeps its page. An optional `metadata.toml` beside the
 articles gives a file's title, source, date and URL; what it does not give is read from the text
 itself (a short first line is the title, the dateline names the agency, a footer gives the date).
 Every sentence keeps its character offsets into the document text, which is the source text
@@ -23,26 +25,32 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from .documents import SUFFIXES as DOCUMENT_SUFFIXES
+from .documents import DocumentError, Extracted, extract
 from .segment import split_sentences
 
 T = TypeVar("T")
 
 __all__ = ["Document", "Paragraph", "Skipped", "LoadResult", "load_corpus", "read_jsonl", "record_id",
-           "parse_article", "decode_text", "fingerprint", "MAX_FILE_BYTES", "METADATA_FILE"]
+           "parse_article", "parse_extracted", "read_document", "decode_text", "fingerprint", "MAX_FILE_BYTES",
+           "METADATA_FILE", "CORPUS_SUFFIXES"]
 
 METADATA_FILE = "metadata.toml"
+CORPUS_SUFFIXES = (".txt", ".jsonl", *DOCUMENT_SUFFIXES)
 MAX_FILE_BYTES = 50 * 1024 * 1024  # a .txt article larger than this is skipped, not read into memory
 MAX_ARCHIVE_BYTES = 8 * 1024 ** 3  # .jsonl archives are streamed line by line; this only stops the absurd
 
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
-    """A content paragraph: its 1-based number in the document and its sentences' offsets."""
+    """A content paragraph: its 1-based number in the document, its sentences' offsets, and its page
+    (1-based, for documents that have pages: PDF)."""
 
     number: int
     start: int
     end: int
     sentences: tuple[tuple[int, int], ...]
+    page: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,6 +272,44 @@ def parse_article(doc_id: str, file: str, text: str, meta: dict | None = None,
     )
 
 
+# ---------------------------------------------------------------- PDF, Word, web pages
+
+def parse_extracted(doc_id: str, file: str, extracted: Extracted, meta: dict | None = None) -> Document:
+    """A document read by `retrieval.documents` as a corpus Document: its blocks, one per paragraph and a
+    blank line apart, are the stored text; headings and short labels stay in it but are not quoted."""
+    meta = meta or {}
+    text = "\n\n".join(b.text for b in extracted.blocks)
+    paragraphs, at = [], 0
+    for block in extracted.blocks:
+        a, b = at, at + len(block.text)
+        at = b + 2
+        if block.heading or _is_navigation(block.text):
+            continue
+        if sentences := tuple(split_sentences(text, a, b)):
+            paragraphs.append(Paragraph(len(paragraphs) + 1, a, b, sentences, block.page))
+    spans = [(p.start, p.end) for p in paragraphs]
+    return Document(
+        id=doc_id,
+        file=file,
+        title=meta.get("title") or extracted.title or _fallback_title(text, spans, doc_id),
+        source=meta.get("source") or extracted.source,
+        date=str(meta["date"]) if meta.get("date") else extracted.date,
+        url=meta.get("url") or extracted.url,
+        text=text,
+        paragraphs=tuple(paragraphs),
+    )
+
+
+def read_document(doc_id: str, rel: str, data: bytes, meta: dict | None = None) -> tuple[Document, tuple[str, ...]]:
+    """A PDF, Word file or web page as a Document, with notes on what was left out (scanned pages).
+    ValueError (DocumentError) with the reason when it cannot be read or holds no content."""
+    extracted = extract(rel, data, (meta or {}).get("url"))
+    doc = parse_extracted(doc_id, rel, extracted, meta)
+    if not doc.paragraphs:
+        raise DocumentError("no content left after removing headings and labels")
+    return doc, extracted.notes
+
+
 # ---------------------------------------------------------------- reading a folder
 
 def decode_text(data: bytes) -> str:
@@ -348,7 +394,7 @@ def paced(items: Iterable[T], every: int = 64) -> Iterator[T]:
 
 def corpus_files(folder: Path) -> list[Path]:
     """The corpus files in a folder (recursively), in a stable order."""
-    return sorted(p for p in paced(folder.rglob("*")) if p.suffix.lower() in (".txt", ".jsonl") and p.is_file()
+    return sorted(p for p in paced(folder.rglob("*")) if p.suffix.lower() in CORPUS_SUFFIXES and p.is_file()
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -390,6 +436,11 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
                 result.skipped.append(Skipped(rel, f"duplicate of {seen_hashes[digest]}"))
                 continue
             seen_hashes[digest] = rel
+            if path.suffix.lower() in DOCUMENT_SUFFIXES:
+                doc, notes = read_document(path.stem, rel, data, meta.get(rel) or meta.get(path.name))
+                result.documents.append(doc)
+                result.skipped += [Skipped(rel, note) for note in notes]
+                continue
             texts[path] = decode_text(data)
         except (OSError, ValueError) as e:
             result.skipped.append(Skipped(rel, str(e) if isinstance(e, ValueError) else f"unreadable ({e.strerror})"))
@@ -435,6 +486,10 @@ def _indexing_code() -> bytes:
     h = hashlib.sha256()
     for name in ("arabic.py", "segment.py", "corpus.py", "index.py", "snapshot.py"):
         h.update(package.joinpath(name).read_bytes())
+    documents = package.joinpath("documents")
+    for entry in sorted(documents.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            h.update(entry.name.encode() + b"\0" + entry.read_bytes())
     for entry in sorted(package.joinpath("data").iterdir(), key=lambda e: e.name):
         h.update(entry.name.encode() + b"\0" + entry.read_bytes())
     return h.digest()

@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 import time
+import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ from .embedjob import EmbeddingState, EmbeddingStatus
 from .meaning import Meaning, Mode
 from .vectors import Semantic
 from .arabic import analyze
-from .corpus import (Document, LoadResult, corpus_files, decode_text, fingerprint, load_corpus, paced, parse_article,
-                     record_id)
+from .corpus import (CORPUS_SUFFIXES, DOCUMENT_SUFFIXES, METADATA_FILE, Document, LoadResult, corpus_files,
+                     decode_text, fingerprint, load_corpus, paced, parse_article, read_document, record_id)
+from .fetch import FetchError, fetch
 from .childproc import die_with_parent, idle_priority, parent_alive
 from .index import Index
 from .snapshot import Snapshot
@@ -74,6 +76,7 @@ class Context:
     paragraph: int
     text: str
     highlight: tuple[int, int]
+    page: int | None = None  # the PDF page of the paragraph
 
 
 class ReloadError(Exception):
@@ -101,12 +104,12 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 
 
 def safe_filename(name: str) -> str:
-    """Check an uploaded file's name: a plain .txt/.jsonl name that stays inside the corpus folder."""
+    """Check an uploaded file's name: a plain name of a format the corpus reads, inside the corpus folder."""
     if not name or "\x00" in name or "/" in name or "\\" in name or name in (".", ".."):
         raise UploadError("file name must be a plain name, without folders")
     suffix = Path(name).suffix.lower()
-    if suffix not in (".txt", ".jsonl"):
-        raise UploadError("only .txt and .jsonl files can be added")
+    if suffix not in CORPUS_SUFFIXES:
+        raise UploadError("only .txt, .jsonl, .pdf, .docx, .html and .htm files can be added")
     if not _SAFE_NAME.match(name) or ".." in name:
         raise UploadError("file name may hold only letters, digits, spaces and . _ - ( )")
     if Path(name).stem.lower().split(".")[0] in _RESERVED:
@@ -237,7 +240,13 @@ class Engine:
         p = loc.doc.paragraphs[loc.paragraph_index]
         d = loc.doc
         return Context(DocInfo.of(d), loc.paragraph,
-                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start))
+                       d.text[p.start:p.end], (loc.start - p.start, loc.end - p.start), p.page)
+
+    def source_text(self, doc_id: str) -> tuple[str, str] | None:
+        """A document's file and its stored text (for a PDF, Word file or web page: the extracted text the
+        quotes come from), so an admin can read back what was indexed; None when there is no such id."""
+        doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
+        return None if doc is None else (doc.file, doc.text)
 
     def info(self) -> CorpusInfo:
         s = self._snapshot
@@ -282,28 +291,46 @@ class Engine:
         stored = await self.store.load_corpus()
         return await asyncio.to_thread(_from_stored, stored), report
 
-    async def add_file(self, filename: str, data: bytes, *, max_bytes: int) -> BuildReport:
-        """Validate an uploaded .txt/.jsonl file, write it atomically into the corpus folder, reload."""
+    async def add_file(self, filename: str, data: bytes, *, max_bytes: int, url: str | None = None) -> BuildReport:
+        """Validate an uploaded file (text, archive, PDF, Word, web page), write it atomically into the corpus
+        folder, reload. `url`: where it was fetched from, kept in metadata.toml as its citation's link."""
         name = safe_filename(filename)
         if len(data) > max_bytes:
             raise UploadError(f"file too large ({len(data)} bytes, limit {max_bytes})")
-        try:
-            text = decode_text(data)
-        except ValueError as e:
-            raise UploadError(str(e)) from None
-        ids = await asyncio.to_thread(_check_content, name, text)  # parsing a 2 MB upload would hold the loop
+        ids = await asyncio.to_thread(_check_upload, name, data, url)  # parsing a 2 MB upload would hold the loop
         taken = {d.id: d.file for d in self._snapshot.documents}
         if name in taken.values() or (self.corpus_dir / name).exists():
             raise _name_taken(name)
         if clash := next((i for i in ids if i in taken), None):
             raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
 
+        meta_path = self.corpus_dir / METADATA_FILE
+        meta_before: list[bytes | None] = []
+
         def new_file(previous: bytes | None) -> bytes:  # checked again under the lock, where the file is written
             if previous is not None:
                 raise _name_taken(name)
+            if url:  # the address first: a document is never served without its link
+                meta_before.append(meta_path.read_bytes() if meta_path.exists() else None)
+                _put(meta_path, (meta_before[0] or b"") + _metadata_entry(name, {"url": url}))
             return data
 
-        return await self._replace_file(self.corpus_dir / name, new_file)
+        try:
+            return await self._replace_file(self.corpus_dir / name, new_file)
+        except ReloadError:
+            if meta_before:
+                await asyncio.to_thread(_put, meta_path, meta_before[0])
+            raise
+
+    async def add_url(self, url: str, *, max_bytes: int, timeout: float = 20.0) -> tuple[str, BuildReport]:
+        """Fetch a web page (or PDF, Word file) and add it as `add_file` does, under a free name made from
+        its address; returns the name. UploadError says why when it cannot be fetched or read."""
+        try:
+            fetched = await asyncio.to_thread(fetch, url, max_bytes=max_bytes, timeout=timeout)
+        except FetchError as e:
+            raise UploadError(e.reason) from None
+        name = _free_name(self.corpus_dir, fetched.name, {d.file for d in self._snapshot.documents})
+        return name, await self.add_file(name, fetched.data, max_bytes=max_bytes, url=fetched.url)
 
     async def remove_document(self, doc_id: str) -> BuildReport:
         """Take exactly this document out of the corpus folder (its file, or its record in a .jsonl) and reload.
@@ -341,6 +368,47 @@ def _name_taken(name: str) -> UploadError:
     """Never replace an article silently: it would be cited under the old file's metadata."""
     return UploadError(f"a file named {name} is already in the corpus: /remove its documents first, "
                        "or upload it under another name")
+
+
+def _check_upload(name: str, data: bytes, url: str | None) -> list[str]:
+    """Refuse an upload that cannot be read or has no usable content; return the ids it would add."""
+    if Path(name).suffix.lower() in DOCUMENT_SUFFIXES:
+        try:
+            read_document(Path(name).stem, name, data, {"url": url} if url else None)
+        except ValueError as e:
+            raise UploadError(str(e)) from None
+        return [Path(name).stem]
+    try:
+        text = decode_text(data)
+    except ValueError as e:
+        raise UploadError(str(e)) from None
+    return _check_content(name, text)
+
+
+def _metadata_entry(name: str, fields: dict[str, str]) -> bytes:
+    """A metadata.toml table for one file (JSON's string escapes are valid TOML basic strings)."""
+    lines = [f"\n[{json.dumps(name, ensure_ascii=False)}]"]
+    lines += [f"{key} = {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _free_name(folder: Path, name: str, taken: set[str]) -> str:
+    """`name`, or `name (2)`, `name (3)`...: the first that no file, document or metadata entry uses."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    listed = _metadata_names(folder)
+    candidate, n = name, 1
+    while candidate in taken or candidate in listed or (folder / candidate).exists():
+        n += 1
+        candidate = f"{stem} ({n}){suffix}"
+    return candidate
+
+
+def _metadata_names(folder: Path) -> set[str]:
+    """The file names metadata.toml has a table for (none when it is missing or unreadable)."""
+    try:
+        return set(tomllib.loads((folder / METADATA_FILE).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()
 
 
 def _check_content(name: str, text: str) -> list[str]:
@@ -480,7 +548,8 @@ def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str,
     fp = fingerprint(corpus_dir)
     loaded = load_corpus(corpus_dir)
     if not loaded.documents:
-        reasons = "; ".join(f"{s.file}: {s.reason}" for s in loaded.skipped[:5]) or "no .txt or .jsonl files"
+        reasons = ("; ".join(f"{s.file}: {s.reason}" for s in loaded.skipped[:5])
+                   or "no .txt, .jsonl, .pdf, .docx or .html files")
         raise ReloadError(f"no usable documents in {corpus_dir} ({reasons})",
                           BuildReport(0, 0, 0, tuple((s.file, s.reason) for s in loaded.skipped),
                                       time.perf_counter() - t0))

@@ -49,6 +49,7 @@ class Extract:
     sentence: int
     before: str | None = None
     after: str | None = None
+    page: int | None = None  # the PDF page it stands on
 
 
 def fragment(text: str) -> bool:
@@ -82,7 +83,7 @@ def extract(snapshot: Snapshot, c: Features, rank: int, score: float, forms: set
         after = snapshot.text(nxt) if nxt is not None else None
     d = loc.doc
     return Extract(rank, round(score, 6), c.position, text, highlight(text, forms, snapshot.index.analyzer),
-                   DocInfo.of(d), loc.paragraph, loc.sentence, before, after)
+                   DocInfo.of(d), loc.paragraph, loc.sentence, before, after, loc.page)
 
 
 def highlight(text: str, forms: set[str], analyze: Callable[[str], list[str]]) -> tuple[tuple[int, int], ...]:

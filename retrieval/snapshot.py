@@ -47,6 +47,11 @@ class Location:
     def text(self) -> str:
         return self.doc.text[self.start:self.end]
 
+    @property
+    def page(self) -> int | None:
+        """The page the sentence stands on, for documents that have pages (PDF)."""
+        return self.doc.paragraphs[self.paragraph_index].page
+
 
 class Snapshot:
     """Documents + sentence table + index, immutable; build with `Snapshot.build` or `from_parts`."""

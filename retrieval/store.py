@@ -459,12 +459,21 @@ def _documents(rows: list[tuple]) -> list[Document]:
             for id_, file, title, source, date, url, text, layout in rows]
 
 
+_PAGED = -1  # a layout that opens with this holds a page per paragraph (paragraph numbers start at 1)
+
+
 def _pack(doc: Document) -> bytes:
     """A document's paragraphs and sentences as int32s: per paragraph number, start, end, count, then
-    each sentence's start and end. Reading this back is much faster than a row per sentence."""
-    out: list[int] = []
+    each sentence's start and end. Reading this back is much faster than a row per sentence.
+
+    A document with pages (a PDF) opens with _PAGED and gives each paragraph's page (0: none) after
+    its count; databases written before pages existed hold only the first layout, and still read."""
+    paged = any(p.page is not None for p in doc.paragraphs)
+    out: list[int] = [_PAGED] if paged else []
     for p in doc.paragraphs:
         out += (p.number, p.start, p.end, len(p.sentences))
+        if paged:
+            out.append(p.page or 0)
         for a, b in p.sentences:
             out += (a, b)
     return array("i", out).tobytes()
@@ -500,12 +509,18 @@ class _Paragraphs(Sequence):
 def _unpack(blob: bytes) -> tuple[Paragraph, ...]:
     values = array("i")
     values.frombytes(blob)
-    paragraphs, i = [], 0
+    paged = len(values) > 0 and values[0] == _PAGED
+    paragraphs, i = [], 1 if paged else 0
     while i < len(values):
         number, start, end, count = values[i:i + 4]
-        flat = values[i + 4:i + 4 + 2 * count]
-        paragraphs.append(Paragraph(number, start, end, tuple(zip(flat[::2], flat[1::2]))))
-        i += 4 + 2 * count
+        i += 4
+        page = None
+        if paged:
+            page = values[i] or None
+            i += 1
+        flat = values[i:i + 2 * count]
+        paragraphs.append(Paragraph(number, start, end, tuple(zip(flat[::2], flat[1::2])), page))
+        i += 2 * count
     return tuple(paragraphs)
 
 

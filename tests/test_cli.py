@@ -33,8 +33,9 @@ def check_schema(obj: dict, corpus: Path) -> None:
     if not obj["answered"]:
         assert obj["results"] == []
     for r in obj["results"]:
-        assert set(r) == {"rank", "text", "score", "doc", "paragraph", "sentence"}
+        assert set(r) == {"rank", "text", "score", "doc", "page", "paragraph", "sentence"}
         assert isinstance(r["rank"], int) and isinstance(r["score"], float)
+        assert r["page"] is None or (isinstance(r["page"], int) and r["page"] >= 1)
         assert isinstance(r["paragraph"], int) and r["paragraph"] >= 1 and r["sentence"] >= 1
         assert set(r["doc"]) == set(SCHEMA_DOC)
         for key, kind in SCHEMA_DOC.items():
@@ -185,3 +186,63 @@ def test_a_newer_database_gives_a_clear_error(env, tmp_path):
     sqlite3.connect(env["SANAD_DB"]).execute("PRAGMA user_version = 99")
     out = sanad("ask", "سؤال", env=env)
     assert out.returncode == 2 and "newer" in out.stderr and "Traceback" not in out.stderr
+
+
+# ---------------------------------------------------------------- PDF, Word and web pages
+
+@pytest.fixture
+def documents_env(tmp_path):
+    from tests.documents_corpus import FOLDER
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    for name in ("report.pdf", "guide.docx", "news.html"):
+        (corpus / name).write_bytes((FOLDER / name).read_bytes())
+    return {**os.environ, "SANAD_DB": str(tmp_path / "docs.sqlite3"), "SANAD_CORPUS": str(corpus), "NO_COLOR": "1"}
+
+
+def test_ask_json_cites_the_pdf_page_and_quotes_in_logical_order(documents_env):
+    questions = ["ما نسبة الفاقد في شبكة التوزيع؟", "كم ألف متر مكعب تنتج محطة التحلية في مدينة النخيل يوميا؟"]
+    out = sanad("ask", "--json", "-", env=documents_env, stdin="\n".join(questions) + "\n")
+    assert out.returncode == 0, out.stderr
+    second_page, first_page = (json.loads(line)["results"][0] for line in out.stdout.splitlines())
+    assert second_page["doc"]["file"] == "report.pdf" and second_page["page"] == 2
+    assert second_page["text"].startswith("وأكد الوزير أن نسبة الفاقد") and "18 بالمئة" in second_page["text"]
+    assert first_page["page"] == 1 and "تنتج 45 ألف متر مكعب يوميا" in first_page["text"]
+
+
+def test_ask_links_a_web_page_and_shows_the_page_of_a_pdf(documents_env):
+    out = sanad("ask", "--top", "1", "كم رحلة أسبوعيا ستسير الشركة إلى طوكيو؟", env=documents_env)
+    assert out.returncode == 0, out.stderr
+    assert "Boeing 787" in out.stdout and "https://news.example/air/tokyo" in out.stdout
+    assert "الأكثر قراءة" not in out.stdout
+    out = sanad("ask", "--top", "1", "ما نسبة الفاقد في شبكة التوزيع؟", env=documents_env)
+    assert "ص 2، الفقرة" in out.stdout
+
+
+def test_add_fetches_a_page_then_ask_quotes_it_with_its_link(documents_env, tmp_path):
+    from tests.documents_corpus import FOLDER
+    from tests.local_http import serving
+    page = (FOLDER / "news.html").read_bytes()
+    with serving({"/page.html": (200, "text/html; charset=utf-8", page)}) as base:
+        out = sanad("add", f"{base}/page.html", env=documents_env)
+    assert out.returncode == 0, out.stderr
+    assert "added 127.0.0.1-page.html" in out.stdout
+    out = sanad("ask", "--json", "-", env=documents_env, stdin="كم رحلة أسبوعيا ستسير الشركة إلى طوكيو؟\n")
+    results = json.loads(out.stdout)["results"]
+    first = results[0]
+    assert first["doc"]["url"] == f"{base}/page.html" and first["page"] is None
+    assert first["text"] == "وستسير الشركة ثلاث رحلات أسبوعيا بطائرات من طراز Boeing 787 تتسع كل منها لـ 250 راكبا."
+    assert not any("الأكثر قراءة" in r["text"] or "الرئيسية" in r["text"] for r in results)
+
+
+def test_add_a_local_file_and_refusals_say_why(documents_env, tmp_path):
+    from tests.documents_corpus import FOLDER
+    from tests.local_http import closed_port
+    out = sanad("add", str(FOLDER / "columns.pdf"), env=documents_env)
+    assert out.returncode == 0, out.stderr
+    out = sanad("add", str(FOLDER / "scanned.pdf"), env=documents_env)
+    assert out.returncode == 1 and "no text layer" in out.stderr and "Traceback" not in out.stderr
+    out = sanad("add", f"http://127.0.0.1:{closed_port()}/page.html", env=documents_env)
+    assert out.returncode == 1 and "cannot be reached" in out.stderr and "Traceback" not in out.stderr
+    out = sanad("add", str(tmp_path / "missing.pdf"), env=documents_env)
+    assert out.returncode == 1 and "cannot read" in out.stderr

@@ -132,3 +132,47 @@ def test_a_headline_of_one_or_two_words_is_the_title(top, title):
     doc = parse_article("x", "x.txt", text)
     assert doc.title == title
     assert sentences(doc)[0].startswith("لندن (رويترز)") and len(sentences(doc)) == 2
+
+
+# ---------------------------------------------------------------- PDF, Word, web pages in the folder
+
+def _document_folder(tmp_path):
+    from tests.documents_corpus import FOLDER
+    for name in ("report.pdf", "guide.docx", "news.html", "scanned.pdf", "annex.pdf"):
+        (tmp_path / name).write_bytes((FOLDER / name).read_bytes())
+    return tmp_path
+
+
+def test_pdf_word_and_web_pages_join_the_corpus_with_pages(tmp_path):
+    from tests.documents_corpus import sentences as expected
+    loaded = load_corpus(_document_folder(tmp_path))
+    docs = {d.file: d for d in loaded.documents}
+    assert set(docs) == {"report.pdf", "guide.docx", "news.html", "annex.pdf"}
+    for name in ("report.pdf", "guide.docx", "news.html"):
+        assert sentences(docs[name]) == expected()[name]  # verbatim, in logical order, nothing else
+    report = docs["report.pdf"]
+    assert report.title == "تقرير وزارة المياه السنوي"
+    assert [p.page for p in report.paragraphs] == [1, 1, 1, 2, 2]
+    assert all(p.page is None for p in docs["guide.docx"].paragraphs)
+    assert docs["news.html"].url == "https://news.example/air/tokyo" and docs["news.html"].date == "2025-03-14"
+
+
+def test_a_scanned_pdf_is_skipped_and_a_scanned_page_noted(tmp_path):
+    skipped = {(s.file, s.reason) for s in load_corpus(_document_folder(tmp_path)).skipped}
+    assert any(f == "scanned.pdf" and "no text layer" in r for f, r in skipped)
+    assert ("annex.pdf", "page 2 has no text layer (a scanned image?), left out") in skipped
+
+
+def test_sidecar_metadata_gives_a_document_its_address(tmp_path):
+    _document_folder(tmp_path)
+    (tmp_path / "metadata.toml").write_text('["guide.docx"]\nurl = "https://city.example/guide"\n'
+                                            'source = "البلدية"\n', encoding="utf-8")
+    doc = next(d for d in load_corpus(tmp_path).documents if d.file == "guide.docx")
+    assert (doc.url, doc.source) == ("https://city.example/guide", "البلدية")
+
+
+def test_a_broken_document_is_skipped_with_its_reason(tmp_path):
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 nothing here")
+    (tmp_path / "broken.docx").write_bytes(b"not a zip")
+    reasons = {s.file: s.reason for s in load_corpus(tmp_path).skipped}
+    assert "PDF" in reasons["broken.pdf"] and "Word" in reasons["broken.docx"]

@@ -243,6 +243,28 @@ async def test_uploaded_document_becomes_answerable(start_bot, botapi_server) ->
     assert refused.text == texts.ADMIN_ONLY
 
 
+async def test_an_uploaded_pdf_is_quoted_with_its_page_and_read_back_with_source(start_bot, botapi_server) -> None:  # noqa: F811
+    from tests.documents_corpus import FOLDER
+    bot = await start_bot()
+    server = botapi_server
+    since = server.mark()
+    server.send_document(server.private(ADMIN), ADMIN, "report.pdf", (FOLDER / "report.pdf").read_bytes())
+    await server.wait_for_async(lambda c: "أضفتُ" in (c.text or ""), method="sendMessage", chat_id=ADMIN, since=since, timeout=15)
+    _, reply = await bot.say(server.private(USER), USER, "ما نسبة الفاقد في شبكة التوزيع؟")
+    assert "وأكد الوزير أن نسبة الفاقد في شبكة التوزيع انخفضت إلى 18 بالمئة" in reply.text and "ص ٢" in reply.text
+    since = server.mark()
+    server.send_text(server.private(ADMIN), ADMIN, "/source report")
+    sent = await server.wait_for_async(method="sendDocument", chat_id=ADMIN, since=since, timeout=15)
+    text = server.file_bytes(sent.result["document"]["file_id"]).decode("utf-8")
+    assert text.startswith("تقرير وزارة المياه السنوي") and "تنتج 45 ألف متر مكعب يوميا" in text
+    # a scan is refused, in Arabic, with the reason
+    since = server.mark()
+    server.send_document(server.private(ADMIN), ADMIN, "scan.pdf", (FOLDER / "scanned.pdf").read_bytes())
+    refused = await server.wait_for_async(lambda c: "لم أقبل" in (c.text or ""), method="sendMessage",
+                                          chat_id=ADMIN, since=since, timeout=15)
+    assert "بلا طبقة نص" in refused.text
+
+
 async def test_hostile_text_rendered_safely(start_bot, botapi_server) -> None:  # noqa: F811
     bot = await start_bot()
     server = botapi_server

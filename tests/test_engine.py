@@ -116,7 +116,8 @@ def test_unsafe_file_names_are_refused(name):
 
 
 def test_ordinary_file_names_pass():
-    for name in ("news.txt", "أخبار اليوم.txt", "archive-2024_05.jsonl", "report (1).txt"):
+    for name in ("news.txt", "أخبار اليوم.txt", "archive-2024_05.jsonl", "report (1).txt", "التقرير السنوي.pdf",
+                 "guide.docx", "127.0.0.1-page.html", "old.htm"):
         assert safe_filename(name) == name
 
 
@@ -233,3 +234,46 @@ async def test_two_uploads_of_one_new_name_at_once_never_overwrite(engine, corpu
     refused = [r for r in results if isinstance(r, UploadError)]
     assert len(refused) == 1 and "already in the corpus" in refused[0].reason
     assert (corpus_dir / "solar.txt").read_bytes() == (first if isinstance(results[1], UploadError) else second)
+
+
+# ---------------------------------------------------------------- PDF, Word and web pages
+
+async def test_an_uploaded_pdf_answers_with_its_page(engine, corpus_dir):
+    from tests.documents_corpus import FOLDER
+    await engine.add_file("report.pdf", (FOLDER / "report.pdf").read_bytes(), max_bytes=1_000_000)
+    e = engine.ask("ما نسبة الفاقد في شبكة التوزيع بعد استبدال الأنابيب؟").extracts[0]
+    assert e.doc.file == "report.pdf" and e.page == 2 and "18 بالمئة" in e.text
+    assert engine.context(e.position).page == 2
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("scan.pdf", None, "no text layer"), ("broken.pdf", b"%PDF-1.4 junk", "PDF"), ("bad.docx", b"zip?", "Word"),
+    ("empty.html", b"<html><body></body></html>", "no article text"),
+])
+async def test_an_unreadable_document_is_refused_and_nothing_is_written(engine, corpus_dir, name, data, reason):
+    from tests.documents_corpus import FOLDER
+    before = sorted(os.listdir(corpus_dir))
+    with pytest.raises(UploadError, match=reason):
+        await engine.add_file(name, data or (FOLDER / "scanned.pdf").read_bytes(), max_bytes=1_000_000)
+    assert sorted(os.listdir(corpus_dir)) == before
+
+
+async def test_a_fetched_page_is_added_with_its_address_as_the_link(engine, corpus_dir):
+    from tests.documents_corpus import FOLDER
+    from tests.local_http import serving
+    page = (FOLDER / "news.html").read_bytes()
+    with serving({"/air/page.html": (200, "text/html", page)}) as base:
+        name, _ = await engine.add_url(f"{base}/air/page.html", max_bytes=100_000)
+        again, _ = await engine.add_url(f"{base}/air/page.html", max_bytes=100_000)
+    assert (name, again) == ("127.0.0.1-page.html", "127.0.0.1-page (2).html")
+    e = engine.ask("كم رحلة أسبوعيا ستسير الشركة إلى طوكيو؟").extracts[0]
+    assert e.doc.url == f"{base}/air/page.html" and e.doc.title == "رحلات مباشرة إلى طوكيو"
+    assert (corpus_dir / name).read_bytes() == page
+
+
+async def test_an_unreachable_address_is_refused_and_nothing_is_written(engine, corpus_dir):
+    from tests.local_http import closed_port
+    before = sorted(os.listdir(corpus_dir))
+    with pytest.raises(UploadError, match="cannot be reached"):
+        await engine.add_url(f"http://127.0.0.1:{closed_port()}/x.html", max_bytes=100_000)
+    assert sorted(os.listdir(corpus_dir)) == before

@@ -143,6 +143,15 @@ class FakeEngine:
         self.files[filename] = data
         return await self.reload()
 
+    async def add_url(self, url: str, *, max_bytes: int) -> tuple[str, BuildReport]:
+        if "unreachable" in url:
+            raise make_error(UploadError, "the address cannot be reached (Connection refused)")
+        self.files[url] = b"page"
+        return "example.org-page.html", await self.reload()
+
+    def source_text(self, doc_id: str) -> tuple[str, str] | None:
+        return ("d1.pdf", "النص المستخرج من التقرير.") if doc_id == "d1" else None
+
     async def remove_document(self, doc_id: str) -> BuildReport:
         if doc_id != "d1":
             raise KeyError(doc_id)
@@ -165,6 +174,7 @@ class RecordingRequest(BaseRequest):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.message_ids = itertools.count(1000)
         self.files: dict[str, bytes] = {}
+        self.documents: list[Any] = []  # the files sent with sendDocument
 
     @property
     def read_timeout(self) -> float:
@@ -193,6 +203,10 @@ class RecordingRequest(BaseRequest):
             result = {"message_id": next(self.message_ids), "date": 0, "text": params["text"],
                       "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
                       "from": {"id": BOT_ID, "is_bot": True, "first_name": "سند"}}
+        elif name == "sendDocument":
+            result = {"message_id": next(self.message_ids), "date": 0, "chat": {"id": params["chat_id"], "type": "private"},
+                      "document": {"file_id": "sent", "file_unique_id": "sent"}}
+            self.documents.append(request_data.multipart_data if request_data else None)
         elif name == "getFile":
             result = {"file_id": params["file_id"], "file_unique_id": "u", "file_path": params["file_id"], "file_size": 10}
         return 200, json.dumps({"ok": True, "result": result}).encode()
@@ -503,7 +517,7 @@ async def test_group_auto_mode_answers_questions_only(env) -> None:
 # Admin
 
 
-@pytest.mark.parametrize("command", ["/reload", "/stats", "/remove d1"])
+@pytest.mark.parametrize("command", ["/reload", "/stats", "/remove d1", "/add https://example.org/a.html", "/source d1"])
 async def test_non_admin_is_refused_and_logged(env, caplog, command: str) -> None:
     app, engine, request = env
     with caplog.at_level(logging.WARNING):
@@ -544,10 +558,36 @@ async def test_admin_upload_and_remove(env) -> None:
     assert request.sent()[-1]["text"].startswith("<b>✅")
 
 
+async def test_admin_adds_a_page_by_its_address(env) -> None:
+    app, engine, request = env
+    await feed(app, {"message": message("/add", user=ADMIN)})
+    assert request.sent()[-1]["text"] == texts.ADD_USAGE
+    await feed(app, {"message": message("/add https://example.org/page.html", user=ADMIN)})
+    assert "https://example.org/page.html" in engine.files
+    assert "example.org-page.html" in request.sent()[-1]["text"] and "١٠١" in request.sent()[-1]["text"]
+    await feed(app, {"message": message("/add http://unreachable.example/x.html", user=ADMIN)})
+    visible = telegram_visible_text(request.sent()[-1]["text"])
+    assert "تعذّر الوصول إلى الرابط" in visible and "Connection" not in visible
+    await feed(app, {"message": message("/add https://example.org/b.html", user=ADMIN, chat=-100,
+                                        chat_type="supergroup")})
+    assert request.sent()[-1]["text"] == texts.UPLOAD_NOT_PRIVATE and "https://example.org/b.html" not in engine.files
+
+
+async def test_admin_reads_back_a_documents_stored_text_as_a_file(env) -> None:
+    app, engine, request = env
+    await feed(app, {"message": message("/source d1", user=ADMIN)})
+    (sent,) = request.sent("sendDocument")
+    assert "d1.pdf" in sent["caption"]
+    (files,) = request.documents
+    assert any("النص المستخرج من التقرير.".encode() in bytes(f[1]) for f in files.values())
+    await feed(app, {"message": message("/source nope", user=ADMIN)})
+    assert "nope" in request.sent()[-1]["text"] and len(request.sent("sendDocument")) == 1
+
+
 @pytest.mark.parametrize(
     "doc,reason",
     [
-        ({"file_id": "f", "file_unique_id": "u", "file_name": "x.pdf", "file_size": 5}, texts.UPLOAD_BAD_TYPE),
+        ({"file_id": "f", "file_unique_id": "u", "file_name": "x.exe", "file_size": 5}, texts.UPLOAD_BAD_TYPE),
         ({"file_id": "f", "file_unique_id": "u", "file_name": "x.txt", "file_size": 10**9}, "يتجاوز"),
     ],
 )

@@ -29,6 +29,14 @@ def test_every_bundled_file_is_packaged():
             assert any(fnmatch.fnmatch(path.name, g) for g in tool["package-data"][package]), path
 
 
+def test_every_code_package_is_packaged():
+    """`pip install .` ships every package of the code (a sub-package left out would import only from a checkout)."""
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]
+    for top in ("retrieval", "bot"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            assert ".".join(init.parent.relative_to(ROOT).parts) in packages, init
+
+
 def test_the_data_folder_follows_xdg(tmp_path):
     assert data_dir({"XDG_DATA_HOME": str(tmp_path)}) == tmp_path / "sanad"
     assert data_dir({}) == Path.home() / ".local" / "share" / "sanad"

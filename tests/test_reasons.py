@@ -7,21 +7,24 @@ import pytest
 from bot.reasons import _UNKNOWN, arabic_reason
 from tests.conftest import ROOT
 
-_CODE_WORDS = ("UTF-8", "JSON", "text", ".txt", ".jsonl", "/remove")  # names a user types as they are
+_CODE_WORDS = ("UTF-8", "JSON", "text", ".txt", ".jsonl", ".pdf", ".docx", ".html", "PDF", "Word", "docx",
+               "http://", "https://", "/remove")  # names a user types as they are
 
 
 def _library_reasons() -> list[str]:
     """The reasons written in retrieval/ (UploadError, ReloadError, Skipped, decoding errors), placeholders filled in."""
     found = []
-    for name in ("engine.py", "corpus.py"):
+    for name in ("engine.py", "corpus.py", "fetch.py", "documents/__init__.py", "documents/pdf.py", "documents/word.py",
+                 "documents/web.py"):
         source = (ROOT / "retrieval" / name).read_text(encoding="utf-8")
-        for m in re.finditer(r'(?:UploadError|ReloadError|Skipped|ValueError)\([^"\n]*?f?"([^"]+)"', source):
-            found.append(re.sub(r"\{[^}]*\}", "3", m.group(1)))
+        for m in re.finditer(r'(?:UploadError|ReloadError|Skipped|ValueError|DocumentError|FetchError)\([^"\n]*?f?"([^"]+)"'
+                             r'|notes = tuple\(f"([^"]+)"', source):
+            found.append(re.sub(r"\{[^}]*\}", "3", m.group(1) or m.group(2)))
     return found
 
 
 def test_the_library_reasons_are_found():
-    assert len(_library_reasons()) >= 15
+    assert len(_library_reasons()) >= 35
 
 
 @pytest.mark.parametrize("reason", _library_reasons())

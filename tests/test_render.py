@@ -204,6 +204,16 @@ def test_context_highlights_sentence() -> None:
     assert "الفقرة ٢" in assert_sendable(pages)
 
 
+def test_a_pdf_extract_and_its_context_cite_the_page() -> None:
+    pdf = DocInfo(id="r", file="report.pdf", title="التقرير السنوي", source=None, date=None, url=None)
+    with_page = Extract(rank=1, score=1.0, position=1, text="نص من التقرير.", spans=(), doc=pdf,
+                        paragraph=4, sentence=7, page=12)
+    assert "ص ١٢، الفقرة ٤" in telegram_visible_text(render_answer(answer(with_page))[0])
+    assert "ص " not in telegram_visible_text(render_answer(answer(extract("بلا صفحات.")))[0])
+    ctx = Context(doc=pdf, paragraph=4, text="نص من التقرير.", highlight=(0, 3), page=12)
+    assert "ص ١٢، الفقرة ٤" in assert_sendable(render_context(ctx))
+
+
 def test_utf16_length_counts_astral_characters_twice() -> None:
     assert utf16_len("😀") == 2
     pages = paginate([["😀" * 3000]])

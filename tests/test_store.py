@@ -49,6 +49,23 @@ async def test_corpus_round_trip(tmp_path):
     assert stored.documents == docs
 
 
+async def test_pages_survive_the_round_trip_and_a_layout_without_pages_still_reads(tmp_path):
+    from tests.documents_corpus import FOLDER
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "report.pdf").write_bytes((FOLDER / "report.pdf").read_bytes())
+    docs = load_corpus(SEEDS).documents[:2] + load_corpus(tmp_path / "c").documents
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.save_corpus("fp", "/c", docs, b"blob", b"table")
+    stored = (await store.load_corpus()).documents
+    await store.close()
+    assert stored == docs
+    assert [p.page for p in stored[-1].paragraphs] == [1, 1, 1, 2, 2]
+    # a layout written before pages existed: no marker, no page field
+    old = store_module._pack(docs[0])
+    assert store_module._unpack(old) == tuple(docs[0].paragraphs)
+    assert all(p.page is None for p in store_module._unpack(old))
+
+
 async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
     docs = load_corpus(SEEDS).documents
     store = await Store.open(tmp_path / "db.sqlite3")
