@@ -67,8 +67,9 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
     running: list[RunningBot] = []
     server = botapi_server_strict
 
-    async def start(probe_seconds: float = 0.0, wait: bool = True, **overrides: Any) -> RunningBot:
-        """A bot serving in a task (probe_seconds: its look for another instance; 0 skips it, to start fast)."""
+    async def start(probe_seconds: float = 0.0, wait: bool = True, vectors: str = "off", **overrides: Any) -> RunningBot:
+        """A bot serving in a task (probe_seconds: its look for another instance; 0 skips it, to start fast;
+        vectors: how the engine makes sentence vectors, as `sanad serve` does with "background")."""
         settings = Settings(
             token=server.token, api_url=server.url, admin_ids=frozenset({ADMIN}),
             db_path=tmp_path / f"sanad{len(running)}.sqlite3", corpus_dir=corpus_dir, retention_days=0,
@@ -76,7 +77,7 @@ async def start_bot(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_d
         )
         configure_logging(settings)
         server.private(ADMIN)  # the admin has opened a chat with the bot (Telegram needs that for a chat scope)
-        engine = await Engine.open(settings.db_path, settings.corpus_dir)
+        engine = await Engine.open(settings.db_path, settings.corpus_dir, vectors=vectors)
         application = build_application(settings, engine)
         stop = asyncio.Event()
         since = server.mark()
@@ -538,3 +539,21 @@ async def test_button_and_inline_answers_never_wait_behind_a_burst_of_messages(s
         return sum(c.method == "sendMessage" and int(c.chat_id) in burst_users for c in server.sent[since:call.index])
 
     assert burst_replies_before(ack) < BURST - 48 and burst_replies_before(inline) < BURST - 48
+
+
+async def test_the_bot_answers_by_words_while_embedding_then_by_meaning(start_bot, botapi_server,  # noqa: F811
+                                                                       monkeypatch) -> None:
+    """As `sanad serve` runs it: vectors made in the background, /about saying how far, answers never waiting."""
+    monkeypatch.setenv("SANAD_SEMANTIC", "on")
+    bot = await start_bot(vectors="background")
+    server = botapi_server
+    chat = server.private(USER)
+    _, about = await bot.say(chat, USER, "/about")
+    assert texts.SEMANTIC_EMBEDDING.split("(")[0] in about.text
+    _, early = await bot.say(chat, USER, QUESTION)
+    assert "blockquote" in entity_types(early)  # answered by words alone meanwhile
+    await asyncio.wait_for(bot.engine.meaning._job_task, 120)
+    _, about = await bot.say(chat, USER, "/about")
+    assert texts.SEMANTIC_READY in about.text
+    _, late = await bot.say(chat, USER, QUESTION)
+    assert "blockquote" in entity_types(late) and bot.engine.semantic is not None
