@@ -25,7 +25,7 @@ from pathlib import Path
 from bot import texts
 from bot.paths import provide_corpus
 from bot.settings import SettingsError, load_settings
-from retrieval import Answer, Engine, ReloadError, Snapshot, StoreError, UploadError
+from retrieval import Answer, EmbeddingState, Engine, ReloadError, Snapshot, StoreError, UploadError
 from retrieval.meaning import Meaning
 from retrieval.vectors import Semantic
 
@@ -103,10 +103,10 @@ async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "s
 def _say_semantic(engine: Engine) -> None:
     """Say once, on stderr, when answers use words alone for now (no model at all is logged by the engine)."""
     status = engine.embedding_status()
-    if status.state.value == "embedding":
+    if status.state is EmbeddingState.EMBEDDING:
         print(f"sanad: meaning search waits for sentence vectors ({status.done} of {status.total}); "
               f"answers use words alone. {status.detail}".rstrip(), file=sys.stderr)
-    elif status.state.value == "failed":
+    elif status.state is EmbeddingState.FAILED:
         print(f"sanad: sentence vectors failed ({status.detail}); answers use words alone.", file=sys.stderr)
 
 

@@ -58,17 +58,16 @@ def decide(ranked: list[tuple[float, Features]], question: ParsedQuestion, expan
     required = policy.kind_required and question.kind in CHECKABLE
     candidates = [f for _, f in ranked]
     kind_ok = [f for f in candidates if f.holds or not required]
+    if not kind_ok:  # nothing found, or a كم/متى question and no candidate holds a number/time
+        return Decision(False, Reason.NO_NUMBER_OR_TIME if candidates else Reason.UNKNOWN_WORDS, Confidence.NONE)
     if top_similarity is not None:
-        # Meaning ranks well enough that the kind is a bonus in the ranking, not a filter on the lead:
-        # a كم/متى question is declined only when no candidate at all holds a number/time.
-        return _calibrated(candidates if kind_ok else [], candidates, policy, top_similarity)
+        # Meaning ranks well enough that the kind is a bonus in the ranking, not a filter on the lead.
+        return _calibrated(candidates, policy, top_similarity)
     own = set().union(*(e.own for e in expansions)) if expansions else set()
     fit = [f for f in kind_ok if f.coverage >= policy.extract_coverage
            and (f.terms & own or f.coverage >= policy.guess_coverage)]
     if not any(f.coverage >= policy.answer_coverage for f in fit):
-        reason = (Reason.UNKNOWN_WORDS if not candidates else
-                  Reason.NO_NUMBER_OR_TIME if candidates and not kind_ok else Reason.TOO_LITTLE_COVERED)
-        return Decision(False, reason, Confidence.NONE)
+        return Decision(False, Reason.TOO_LITTLE_COVERED, Confidence.NONE)
     lead = fit[0]
     confidence = _confidence(lead.coverage, policy)
     rest = tuple(f for f in candidates if f is not lead and f.coverage >= policy.extract_coverage)
@@ -88,23 +87,19 @@ def _confidence(coverage: float, policy: Policy, *, hesitant: bool = False) -> C
     return (Confidence.LOW, Confidence.MEDIUM, Confidence.HIGH)[level]
 
 
-def _calibrated(quotable: list[Features], candidates: list[Features], policy: Policy,
-                top_similarity: float) -> Decision:
-    """The model's decision over the ranked candidates (`quotable`: empty when the kind rule declines)."""
-    if not quotable:
-        reason = Reason.NO_NUMBER_OR_TIME if candidates else Reason.UNKNOWN_WORDS
-        return Decision(False, reason, Confidence.NONE)
-    best_coverage = max(f.coverage for f in quotable)
+def _calibrated(candidates: list[Features], policy: Policy, top_similarity: float) -> Decision:
+    """The model's decision over the ranked candidates (at least one)."""
+    best_coverage = max(f.coverage for f in candidates)
     p = answer_probability(best_coverage, top_similarity, policy)
     signals = (best_coverage, top_similarity)
     if p < policy.answer_probability:
         return Decision(False, Reason.NOT_CLOSE_ENOUGH, Confidence.NONE, probability=p, signals=signals)
-    lead = quotable[0]
+    lead = candidates[0]
     # How sure: how much of the question the quoted sentence holds as the question spells it (on
     # XQuAD-R ar the lead is right 58% / 73% / 89% / 90% of the time for exact coverage under 0.5 /
     # 0.65 / 0.85 / above; on the news sets 57% / 80% / 89% / 97%), one level less when the model
     # itself hesitates (P < 0.7: right 53% of the time on XQuAD-R). The probability alone separates less.
     confidence = _confidence(lead.exact_coverage, policy, hesitant=p < policy.hesitant_probability)
     floor = top_similarity - policy.extract_similarity_gap
-    rest = tuple(f for f in quotable[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
+    rest = tuple(f for f in candidates[1:] if f.coverage >= policy.extract_coverage or f.similarity >= floor)
     return Decision(True, Reason.ANSWERED, confidence, lead, (lead, *rest), p, signals)

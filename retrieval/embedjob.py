@@ -77,9 +77,8 @@ class EmbeddingJob:
     """One background embedding; `await job.wait()` returns True when every pair was embedded.
     Start it on a thread that outlives it (the event loop's): the child dies with that thread."""
 
-    def __init__(self, db_path: Path, todo_file: str, total: int, model: str):
+    def __init__(self, db_path: Path, todo_file: str, model: str):
         ctx = multiprocessing.get_context("spawn")
-        self.total = total
         self._todo_file = todo_file
         self._done = ctx.Value("q", 0, lock=False)
         self._process = ctx.Process(target=_child, args=(str(db_path), todo_file, model, os.getpid(), self._done),

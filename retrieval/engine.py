@@ -227,9 +227,7 @@ class Engine:
 
     def ask(self, question: str, *, top: int = 3, offset: int = 0) -> Answer:
         """Answer from the current snapshot (CPU only, fast enough to call on the event loop)."""
-        snapshot = self._snapshot
-        semantic = self.meaning.for_snapshot(snapshot) if self.meaning is not None else None
-        return answer(snapshot, question, top=top, offset=offset, policy=self.policy, semantic=semantic)
+        return answer(self._snapshot, question, top=top, offset=offset, policy=self.policy, semantic=self.semantic)
 
     def context(self, position: int) -> Context | None:
         """The whole paragraph around the sentence at `position`; None if there is no such sentence."""

@@ -107,7 +107,7 @@ class Meaning:
             todo_file = await asyncio.to_thread(write_todo, todo)
             if snapshot is not self._current:
                 return
-            self._job = EmbeddingJob(self.db_path, todo_file, len(todo), embedder.model)
+            self._job = EmbeddingJob(self.db_path, todo_file, embedder.model)
             self._job_task = asyncio.create_task(self._finish(self._job, snapshot, passages))
         else:
             self._status = EmbeddingStatus(EmbeddingState.EMBEDDING, self._status.done, total,

@@ -71,22 +71,15 @@ def _squad(data: dict, file: str, holdout: float) -> QuestionSet:
     for a, article in enumerate(data["data"]):
         kept = not held_out(a, holdout)
         doc_id = f"a{a:03d}"
-        parts: list[str] = []
-        paragraphs: list[Paragraph] = []
-        offset = 0
-        for p, paragraph in enumerate(article["paragraphs"]):
-            context = paragraph["context"]
-            start, end = offset, offset + len(context)
-            parts.append(context)
-            paragraphs.append(Paragraph(p + 1, start, end, ()))
+        contexts = [paragraph["context"] for paragraph in article["paragraphs"]]
+        text = "\n\n".join(contexts)
+        starts = [sum(len(c) + 2 for c in contexts[:p]) for p in range(len(contexts))]
+        for paragraph, start in zip(article["paragraphs"], starts):
             for qa in paragraph["qas"]:
                 spans = tuple((doc_id, start + int(x["answer_start"])) for x in qa["answers"]) if kept else ()
                 questions.append(Question(str(qa["id"]), "", qa["question"], (), spans))
-            offset = end + 2
         if kept:
-            text = "\n\n".join(parts)
-            paragraphs = [Paragraph(p.number, p.start, p.end, tuple(split_sentences(text, p.start, p.end)))
-                          for p in paragraphs]
-            documents.append(Document(doc_id, file, article["title"], "Wikipedia", None, None, text,
-                                      tuple(paragraphs)))
+            paragraphs = tuple(Paragraph(p + 1, start, start + len(c), tuple(split_sentences(text, start, start + len(c))))
+                               for p, (c, start) in enumerate(zip(contexts, starts)))
+            documents.append(Document(doc_id, file, article["title"], "Wikipedia", None, None, text, paragraphs))
     return QuestionSet(questions, documents)

@@ -17,7 +17,7 @@ async def test_the_job_embeds_every_pending_text_into_the_cache(tmp_path, monkey
     monkeypatch.setenv("SANAD_SEMANTIC", "on")
     todo = [(bytes([i]) * 16, f"جملة رقم {i}.") for i in range(5)]
     todo_file = write_todo(todo)
-    job = EmbeddingJob(tmp_path / "v.sqlite3", todo_file, len(todo), E5Embedder(threads=1).model)
+    job = EmbeddingJob(tmp_path / "v.sqlite3", todo_file, E5Embedder(threads=1).model)
     assert await job.wait(poll=0.05)
     assert job.done == 5 and not os.path.exists(todo_file)
     with VectorCache(tmp_path / "v.sqlite3") as cache:
@@ -43,7 +43,7 @@ def test_the_child_dies_when_its_parent_is_killed(tmp_path):
         from retrieval.embedding import E5Embedder
         from retrieval.embedjob import EmbeddingJob, write_todo
         todo = [(i.to_bytes(16, 'big'), f'جملة طويلة رقم {{i}} ' * 20) for i in range(5000)]
-        job = EmbeddingJob({str(tmp_path / 'v.sqlite3')!r}, write_todo(todo), len(todo), E5Embedder(threads=1).model)
+        job = EmbeddingJob({str(tmp_path / 'v.sqlite3')!r}, write_todo(todo), E5Embedder(threads=1).model)
         while job.done == 0:
             time.sleep(0.05)
         print(job._process.pid, flush=True)
@@ -65,7 +65,7 @@ def test_the_child_dies_when_its_parent_is_killed(tmp_path):
 
 async def test_a_job_for_another_model_fails_and_embeds_nothing(tmp_path):
     todo = [(b"k" * 16, "جملة.")]
-    job = EmbeddingJob(tmp_path / "v.sqlite3", write_todo(todo), 1, "some-other-model")
+    job = EmbeddingJob(tmp_path / "v.sqlite3", write_todo(todo), "some-other-model")
     assert not await job.wait(poll=0.05)
     with VectorCache(tmp_path / "v.sqlite3") as cache:
         assert cache.missing([b"k" * 16]) == [b"k" * 16]
