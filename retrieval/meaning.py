@@ -92,9 +92,11 @@ class Meaning:
         assert self.embedder is not None and self._cache is not None
         embedder, cache, total = self.embedder, self._cache, len(snapshot)
         passages = await asyncio.to_thread(Passages.of, snapshot, embedder.model)
-        if await self._load(snapshot, passages):
-            return
+        # Which texts lack a vector is a query on keys alone: the vectors themselves (1.5 GB at 1M
+        # sentences) are read only once there is nothing left to embed.
         todo = await asyncio.to_thread(pending, passages, cache)
+        if not todo and await self._load(snapshot, passages):
+            return
         if snapshot is not self._current:
             return
         waiting = {k for k, _ in todo}

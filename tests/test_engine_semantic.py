@@ -104,7 +104,7 @@ async def test_a_vector_failure_costs_meaning_only(tmp_path, corpus_dir, semanti
     def broken(*args, **kwargs):
         raise OSError("disk gone")
 
-    monkeypatch.setattr(meaning, "load_vectors", broken)
+    monkeypatch.setattr(meaning, "pending", broken)
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir, vectors="background")
     try:
         status = engine.embedding_status()
