@@ -384,10 +384,6 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
     except (StoreError, ReloadError) as exc:  # the database or the corpus: the message says what to do
         print(f"sanad: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 1
-    except NetworkError as exc:  # getMe at start-up: nothing answered at the API address
-        print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). Check the network "
-              "connection (or TELEGRAM_API_URL), then start again.", file=sys.stderr)
-        return 1
     except OSError as exc:  # unreadable corpus or database, port in use, ...
         print(f"sanad: {exc}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot import texts
 from bot.paths import provide_corpus
-from bot.settings import SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings
 from retrieval import Answer, EmbeddingState, Engine, ReloadError, Snapshot, StoreError, UploadError
 from retrieval.meaning import Meaning
 from retrieval.vectors import Semantic
@@ -84,10 +84,12 @@ def answer_json(a: Answer) -> dict:
 
 # ------------------------------------------------------------------ commands
 
-async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "small") -> Engine:
-    """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus.
-    One-shot commands embed a few missing sentences now; `sanad index` embeds them all."""
-    settings = load_settings()
+async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "small",
+                settings: Settings | None = None) -> Engine:
+    """The engine over SANAD_DB and SANAD_CORPUS, else config/sanad.toml's database and corpus (pass
+    `settings` when the command reads them too). One-shot commands embed a few missing sentences now;
+    `sanad index` embeds them all."""
+    settings = settings or load_settings()
     provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild,
                                vectors=vectors)
@@ -163,8 +165,9 @@ async def cmd_chat(args: argparse.Namespace) -> int:
 
 async def cmd_add(args: argparse.Namespace) -> int:
     """Add a file, or a page fetched from an http(s) address, to the corpus folder and reload."""
-    engine = await _open(vectors="off")
-    limit = load_settings().upload_max_bytes
+    settings = load_settings()
+    engine = await _open(vectors="off", settings=settings)
+    limit = settings.upload_max_bytes
     try:
         if re.match(r"(?i)^https?://", args.source):
             name, report = await engine.add_url(args.source, max_bytes=limit, timeout=args.timeout)

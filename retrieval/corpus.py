@@ -300,10 +300,12 @@ def parse_extracted(doc_id: str, file: str, extracted: Extracted, meta: dict | N
     )
 
 
-def read_document(doc_id: str, rel: str, data: bytes, meta: dict | None = None) -> tuple[Document, tuple[str, ...]]:
+def read_document(doc_id: str, rel: str, data: bytes, meta: dict | None = None, *,
+                  digest: str | None = None) -> tuple[Document, tuple[str, ...]]:
     """A PDF, Word file or web page as a Document, with notes on what was left out (scanned pages).
-    ValueError (DocumentError) with the reason when it cannot be read or holds no content."""
-    extracted = extract(rel, data, (meta or {}).get("url"))
+    ValueError (DocumentError) with the reason when it cannot be read or holds no content.
+    `digest`: the bytes' sha256 hex digest, when the caller has it already."""
+    extracted = extract(rel, data, (meta or {}).get("url"), digest=digest)
     doc = parse_extracted(doc_id, rel, extracted, meta)
     if not doc.paragraphs:
         raise DocumentError("no content left after removing headings and labels")
@@ -437,7 +439,7 @@ def load_corpus(folder: str | Path, *, max_file_bytes: int = MAX_FILE_BYTES) -> 
                 continue
             seen_hashes[digest] = rel
             if path.suffix.lower() in DOCUMENT_SUFFIXES:
-                doc, notes = read_document(path.stem, rel, data, meta.get(rel) or meta.get(path.name))
+                doc, notes = read_document(path.stem, rel, data, meta.get(rel) or meta.get(path.name), digest=digest)
                 result.documents.append(doc)
                 result.skipped += [Skipped(rel, note) for note in notes]
                 continue

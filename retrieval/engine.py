@@ -514,7 +514,7 @@ async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
 def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
     idle_priority()  # a background rebuild runs on CPU time the answering process leaves idle
     async def run() -> BuildReport:
-        store = await Store.open(db_path)
+        store = await Store.open(db_path, serving=False)
         try:
             return (await _build_and_save(store, Path(corpus_dir), False,
                                           still_wanted=lambda: parent_alive(parent_pid)))[1]

@@ -22,12 +22,6 @@ MAX_KEY_CHARS = 100
 _MISSING = object()
 
 
-def _bytes(obj: object) -> int:
-    """Estimated bytes of a cached key or value: a tuple's items are counted as references (they are the
-    strings another cache holds), a string by its size."""
-    return sys.getsizeof(obj)
-
-
 class SizedCache(dict):
     """A dict that stays within `max_bytes` (estimated); read it like a dict, add with `put`."""
 
@@ -41,7 +35,7 @@ class SizedCache(dict):
         """Keep `value` under a key not yet cached (unless it is too long to be worth it); returns `value`."""
         if len(key) > self.max_key_chars:
             return value
-        self.bytes += _bytes(key) + _bytes(value) + ENTRY_OVERHEAD
+        self.bytes += sys.getsizeof(key) + sys.getsizeof(value) + ENTRY_OVERHEAD
         self[key] = value
         if self.bytes > self.max_bytes:
             self._drop_oldest_half()
@@ -55,7 +49,7 @@ class SizedCache(dict):
         """Keep the newer entries that fit in half the budget (one pass, amortised over many puts)."""
         kept, total = [], 0
         for key in reversed(self):
-            cost = _bytes(key) + _bytes(self[key]) + ENTRY_OVERHEAD
+            cost = sys.getsizeof(key) + sys.getsizeof(self[key]) + ENTRY_OVERHEAD
             if total + cost > self.max_bytes // 2:
                 break
             kept.append((key, self[key]))

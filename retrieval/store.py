@@ -128,9 +128,11 @@ class Store:
         self._ids = ids
 
     @classmethod
-    async def open(cls, path: str | Path, *, key: bytes | None = None) -> "Store":
+    async def open(cls, path: str | Path, *, key: bytes | None = None, serving: bool = True) -> "Store":
         """Open (creating or migrating) the database; ids are hashed under `key`, by default the key file
-        beside the database (see retrieval.pseudonym)."""
+        beside the database (see retrieval.pseudonym). `serving=False` is for a process that only builds
+        (the rebuild child): no integrity scan, which reads every page and its parent has made, and no
+        question-log connection, which it never uses."""
         path = Path(path)
         try:
             if str(path) != ":memory:":
@@ -150,9 +152,10 @@ class Store:
             await db.execute("PRAGMA busy_timeout = 5000")
             await db.execute("PRAGMA journal_mode = WAL")
             await db.execute("PRAGMA synchronous = NORMAL")
-            await store._check_integrity()
+            if serving:
+                await store._check_integrity()
             await store._migrate()
-            if str(path) != ":memory:":  # (a second connection to :memory: would be another database)
+            if serving and str(path) != ":memory:":  # (a second connection to :memory: would be another database)
                 store._log = await _connect_log(path)
         except StoreError:
             await store.close()

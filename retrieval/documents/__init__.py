@@ -21,11 +21,11 @@ SUFFIXES = (".pdf", ".docx", ".html", ".htm")
 _CACHE = ExtractCache(max_chars=50_000_000)  # about 100 MB of Arabic text at most
 
 
-def extract(name: str, data: bytes, url: str | None = None) -> Extracted:
+def extract(name: str, data: bytes, url: str | None = None, *, digest: str | None = None) -> Extracted:
     """The text of a document file by its extension (the same bytes are read once, then remembered);
-    DocumentError when it cannot be read."""
+    DocumentError when it cannot be read. `digest`: the bytes' sha256 hex digest, if already computed."""
     suffix = PurePath(name).suffix.lower()
-    key = ExtractCache.key(suffix, data, url)
+    key = ExtractCache.key(suffix, data, url, digest)
     return _CACHE.get(key) or _CACHE.put(key, _read(suffix, data, url))
 
 

@@ -21,9 +21,10 @@ class ExtractCache:
         self._items: OrderedDict[str, tuple[Extracted, int]] = OrderedDict()
 
     @staticmethod
-    def key(suffix: str, data: bytes, url: str | None) -> str:
-        """What an extraction depends on: the format, the bytes, the address a page was fetched from."""
-        return f"{suffix}\0{url or ''}\0{hashlib.sha256(data).hexdigest()}"
+    def key(suffix: str, data: bytes, url: str | None, digest: str | None = None) -> str:
+        """What an extraction depends on: the format, the bytes (their sha256, `digest` when the caller
+        has it), the address a page was fetched from."""
+        return f"{suffix}\0{url or ''}\0{digest or hashlib.sha256(data).hexdigest()}"
 
     def get(self, key: str) -> Extracted | None:
         found = self._items.get(key)
