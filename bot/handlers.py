@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
 import re
 import secrets
@@ -69,7 +67,6 @@ class BotState:
     pages_sent: dict[tuple[int, int, int], None] = field(default_factory=dict)  # (chat, question, offset), oldest first
     question_log: QuestionLog = field(default_factory=QuestionLog)
     _codec: CallbackCodec | None = None
-    _user_salt: bytes | None = None
 
     @classmethod
     def create(cls, settings: Settings, engine: EngineSeam) -> BotState:
@@ -95,10 +92,8 @@ class BotState:
         return self._codec
 
     async def user_hash(self, user_id: int) -> str:
-        """Keyed hash of a Telegram user id (the log never stores raw ids; the key is outside the database)."""
-        if self._user_salt is None:
-            self._user_salt = await self.engine.store.secret("user-id")
-        return hmac.new(self._user_salt, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+        """Keyed pseudonym of a Telegram user id (the log never stores raw ids; the key is outside the database)."""
+        return self.engine.store.pseudonym("user", user_id)
 
     async def log_name(self, telegram_id: int) -> str:
         """How a log line names a user or chat: a short keyed pseudonym, never the raw id."""

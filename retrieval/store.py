@@ -372,6 +372,10 @@ class Store:
             log.warning("deleted rows remain in %s-wal until the next checkpoint: a reader was busy", self.path.name)
         return cur.rowcount
 
+    def pseudonym(self, kind: str, value: int | str) -> str:
+        """The keyed pseudonym of a Telegram id (`kind`: "user" or "chat"), as the database stores it."""
+        return self._ids.of(kind, value)
+
     async def secret(self, name: str) -> bytes:
         """A 32-byte key for `name` (e.g. the salt for hashing user ids), derived from the key kept outside the
         database: nothing stored here can reverse a pseudonym."""

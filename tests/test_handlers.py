@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import asyncio
+import hashlib
 import itertools
 import json
 import logging
@@ -89,6 +90,9 @@ class FakeStore:
 
     async def secret(self, name: str) -> bytes:
         return (name * 8).encode()[:32]
+
+    def pseudonym(self, kind: str, value: int | str) -> str:
+        return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
 
 
 DOC = DocInfo(id="d1", file="d1.txt", title="كوريا", source="AP", date="2024-11-22", url="https://example.org/x")

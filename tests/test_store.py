@@ -159,6 +159,8 @@ async def test_no_raw_id_is_stored_and_the_key_lives_outside_the_database(tmp_pa
     await store.log_question(chat_id=RAW_USER, user_hash="u", question="س", answered=True, top_doc=None, latency_ms=1)
     await store.set_chat_setting(RAW_GROUP, "auto", "on")
     salt = await store.secret("user-id")
+    user = store.pseudonym("user", RAW_USER)
+    assert user != store.pseudonym("chat", RAW_USER) and str(RAW_USER) not in user
     await store.close()
     values = _all_values(path)
     assert not {RAW_USER, RAW_GROUP, str(RAW_USER), str(RAW_GROUP)} & set(values)
@@ -169,7 +171,7 @@ async def test_no_raw_id_is_stored_and_the_key_lives_outside_the_database(tmp_pa
     key.rename(tmp_path / "elsewhere.key")
     store = await Store.open(path)
     try:
-        assert await store.secret("user-id") != salt
+        assert await store.secret("user-id") != salt and store.pseudonym("user", RAW_USER) != user
         assert await store.get_chat_setting(RAW_GROUP, "auto") is None
     finally:
         await store.close()
