@@ -81,6 +81,9 @@ _MIGRATIONS: list[str] = [
     """,
 ]
 assert len(_MIGRATIONS) == SCHEMA_VERSION
+# The part of a migration SQL cannot do, by the index of its script: a Store method run in the same
+# transaction, after the script and before the version bump.
+_MIGRATION_STEPS = {1: "_hash_chat_settings"}
 _TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what the current schema holds
 
 
@@ -192,8 +195,8 @@ class Store:
         for target in range(version, SCHEMA_VERSION):
             try:  # the script, its Python part and the version bump commit together or not at all
                 await self._db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]};")
-                if target == 1:
-                    await self._hash_chat_settings()
+                if target in _MIGRATION_STEPS:
+                    await getattr(self, _MIGRATION_STEPS[target])()
                 await self._db.execute(f"PRAGMA user_version = {target + 1}")  # (executescript would commit first)
                 await self._db.execute("COMMIT")
             except Exception:
