@@ -354,11 +354,16 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
     settings.require_token()
     configure_logging(settings)
     provide_corpus(settings.corpus_dir)
-    engine = await Engine.open(settings.db_path, settings.corpus_dir, vectors="background")
+    engine = await Engine.open(settings.database, settings.corpus_dir, vectors="background",
+                               key_file=settings.id_key_file)
+    follower = asyncio.create_task(engine.follow(), name="sanad-follow-corpus")  # serve what other replicas save
     try:
         application = build_application(settings, engine)
         await serve(application, webhook_url=webhook_url, port=port)
     finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower
         await engine.close()
 
 

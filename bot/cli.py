@@ -91,11 +91,12 @@ async def _open(progress: bool = False, rebuild: bool = False, vectors: str = "s
     `sanad index` embeds them all."""
     settings = settings or load_settings()
     provide_corpus(settings.corpus_dir)
-    engine = await Engine.open(settings.db_path, settings.corpus_dir, progress=progress, rebuild=rebuild,
+    engine = await Engine.open(settings.database, settings.corpus_dir, progress=progress, rebuild=rebuild,
+                               key_file=settings.id_key_file,
                                vectors=vectors)
     if not Path(settings.corpus_dir).is_dir():  # a mistyped SANAD_CORPUS must not pass for the old corpus
         print(f"sanad: warning: the corpus folder {settings.corpus_dir} does not exist; answering from the "
-              f"corpus last indexed in {settings.db_path} ({engine.snapshot.corpus_dir or 'unknown folder'})",
+              f"corpus last indexed in {engine.store.where} ({engine.snapshot.corpus_dir or 'unknown folder'})",
               file=sys.stderr)
     if vectors != "off":
         _say_semantic(engine)
@@ -118,6 +119,8 @@ async def cmd_ask(args: argparse.Namespace) -> int:
         color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         questions = (line.rstrip("\n") for line in sys.stdin) if args.question == "-" else [args.question]
         for q in questions:  # one answer a line, blank lines included, so line N out is line N in
+            if args.question == "-":  # a long-running reader serves what other processes saved meanwhile
+                await _refresh(engine)
             a = engine.ask(q, top=args.top)
             print(json.dumps(answer_json(a), ensure_ascii=False) if args.json else render_text(a, color), flush=True)
     finally:
@@ -125,11 +128,22 @@ async def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _refresh(engine: Engine) -> None:
+    """Serve the corpus another process saved since (a version read between questions); a failure to load
+    it is said on stderr, and the corpus being served goes on answering."""
+    try:
+        if await engine.refresh():
+            print(f"sanad: now answering from corpus version {engine.version}, saved by another process",
+                  file=sys.stderr)
+    except (StoreError, ReloadError) as e:
+        print(f"sanad: warning: could not load the newer corpus: {getattr(e, 'reason', e)}", file=sys.stderr)
+
+
 async def cmd_chat(args: argparse.Namespace) -> int:
     engine = await _open()
     try:
         import readline  # noqa: F401  (history and line editing for input())
-        history = engine.store.path.with_name("chat_history")
+        history = load_settings().db_path.with_name("chat_history")
         try:
             readline.read_history_file(history)
         except OSError:
@@ -179,7 +193,7 @@ async def cmd_add(args: argparse.Namespace) -> int:
                 print(f"sanad add: cannot read {path}: {e.strerror}", file=sys.stderr)
                 return 1
             name, report = path.name, await engine.add_file(path.name, data, max_bytes=limit)
-    except UploadError as e:
+    except (UploadError, ReloadError) as e:  # ReloadError: the rebuild failed (or another one runs): nothing added
         print(f"sanad add: not added: {e.reason}", file=sys.stderr)
         return 1
     finally:
@@ -200,7 +214,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
             print(f"  skipped {file}: {reason}", file=sys.stderr)
         print("The previous database, if any, is untouched.", file=sys.stderr)
         return 1
-    r, corpus, database = engine.last_report, engine.corpus_dir, engine.store.path
+    r, corpus, database = engine.last_report, engine.corpus_dir, engine.store.where
     if r.warning:  # built, but not saved: for a command that exits, nothing was indexed
         await engine.close()
         print(f"sanad index: the corpus was read but the database {database} could not be written: "
@@ -237,7 +251,7 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     try:
         if loaded.documents:  # a SQuAD file brings its corpus; its vectors are cached in Sanad's database
             snapshot = await asyncio.to_thread(Snapshot.build, loaded.documents)
-            semantic = await _semantic_for(snapshot, engine.store.path)
+            semantic = await _semantic_for(snapshot, engine.store.target)
         else:
             snapshot, semantic = engine.snapshot, engine.semantic
         rows = [evaluate(snapshot, questions, engine.policy, semantic)]
@@ -274,9 +288,9 @@ async def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _semantic_for(snapshot: Snapshot, db_path: Path) -> Semantic | None:
+async def _semantic_for(snapshot: Snapshot, database: str) -> Semantic | None:
     """The model and the snapshot's vectors, embedding what the cache lacks (a bar on stderr); None without a model."""
-    meaning = await Meaning.open(db_path, "wait")
+    meaning = await Meaning.open(database, "wait")
     try:
         await meaning.serve(snapshot, progress=sys.stderr.isatty())
         return meaning.for_snapshot(snapshot)

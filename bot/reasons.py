@@ -58,6 +58,9 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p, re.IGNO
     (r"^a file named (.+) is already in the corpus",
      "في المصادر ملف بالاسم {1}؛ لم أستبدله: احذف مستنداته بالأمر /remove أولًا، أو غيّر اسم الملف."),
     (r"^line (\d+) reuses the id (.+) of an earlier line", "السطر {1} يكرر المعرّف {2} الوارد في سطر سابق."),
+    (r"^another process is rebuilding the corpus now",
+     "تجري الآن إعادة بناء المصادر في نسخة أخرى من البوت (أو بأمر من الخادم)؛ لم أغيّر شيئًا. حاول بعد قليل."),
+    (r"^cannot copy the stored corpus files into", "تعذّر نسخ ملفات المصادر المحفوظة إلى مجلد هذه النسخة؛ لم أغيّر شيئًا."),
     (r"^the record of (.+) is no longer in (.+) \(the file changed",
      "لم أجد سجل المستند {1} في الملف {2}، فقد تغيّر الملف منذ آخر تحديث؛ لم أحذف شيئًا. أعد التحميل ثم حاول مجددًا."),
 ))

@@ -28,6 +28,8 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
     db_path: Path = field(default_factory=default_db)  # the per-user data folder (bot/paths.py)
+    database_url: str | None = field(default=None, repr=False)  # postgresql://... instead of the SQLite file
+    key_file: Path | None = None  # the id key (retrieval/pseudonym.py); default: beside the SQLite file
     corpus_dir: Path = field(default_factory=default_corpus)
     retention_days: int = 90
     top: int = 3
@@ -37,6 +39,18 @@ class Settings:
     uploads_per_hour: int = 20
     webhook_listen: str = "0.0.0.0"
     webhook_secret: str | None = field(default=None, repr=False)
+
+    @property
+    def database(self) -> str | Path:
+        """Where the store lives: SANAD_DATABASE_URL when set, else the SQLite file."""
+        return self.database_url or self.db_path
+
+    @property
+    def id_key_file(self) -> Path:
+        """The id key file: SANAD_KEY_FILE, else the one beside the SQLite file (even when the store is
+        PostgreSQL: every replica must then hold a copy of the same file)."""
+        from retrieval.pseudonym import key_path
+        return self.key_file or key_path(self.db_path)
 
     @property
     def base_url(self) -> str:
@@ -89,6 +103,13 @@ def parse_admin_ids(value: Any, name: str = "SANAD_ADMIN_IDS") -> frozenset[int]
         except ValueError:
             raise SettingsError(f"{name}: {item!r} is not a Telegram user id") from None
     return frozenset(ids)
+
+
+def _database_url(value: str) -> str:
+    """Check SANAD_DATABASE_URL names a PostgreSQL database."""
+    if not value.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("SANAD_DATABASE_URL must start with postgresql:// (for SQLite, set SANAD_DB to a file)")
+    return value
 
 
 def _api_url(value: str, name: str) -> str:
@@ -179,6 +200,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
         out["db_path"] = Path(env["SANAD_DB"].strip())
     if env.get("SANAD_CORPUS", "").strip():
         out["corpus_dir"] = Path(env["SANAD_CORPUS"].strip())
+    if env.get("SANAD_DATABASE_URL", "").strip():
+        out["database_url"] = _database_url(env["SANAD_DATABASE_URL"].strip())
+    if env.get("SANAD_KEY_FILE", "").strip():
+        out["key_file"] = Path(env["SANAD_KEY_FILE"].strip())
     for name, (attr, minimum) in _INT_ENV.items():
         if env.get(name, "").strip():
             out[attr] = _int(name, env[name], minimum=minimum)

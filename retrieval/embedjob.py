@@ -16,7 +16,6 @@ import pickle
 import tempfile
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 from .childproc import die_with_parent, idle_priority, parent_alive
 
@@ -40,13 +39,13 @@ class EmbeddingStatus:
     detail: str = ""
 
 
-def _child(db_path: str, todo_file: str, model: str, parent: int, done) -> None:
+def _child(database: str, todo_file: str, model: str, parent: int, done) -> None:
     """The child's whole life: embed the (key, text) pairs pickled in `todo_file` into the database's
     vector cache with the model the keys were made for, counting into `done`."""
     die_with_parent(parent)
     idle_priority()
     from .embedding import E5Embedder
-    from .vectors import VectorCache, embed_pending
+    from .vectors import embed_pending, open_cache
 
     with open(todo_file, "rb") as f:
         todo = pickle.load(f)
@@ -60,7 +59,7 @@ def _child(db_path: str, todo_file: str, model: str, parent: int, done) -> None:
         if not parent_alive(parent):  # what is committed stays; nothing more is embedded for nobody
             os._exit(1)
 
-    with VectorCache(db_path) as cache:
+    with open_cache(database) as cache:
         embed_pending(todo, embedder, cache, on_batch=progress)
 
 
@@ -77,11 +76,11 @@ class EmbeddingJob:
     """One background embedding; `await job.wait()` returns True when every pair was embedded.
     Start it on a thread that outlives it (the event loop's): the child dies with that thread."""
 
-    def __init__(self, db_path: Path, todo_file: str, model: str):
+    def __init__(self, database: str, todo_file: str, model: str):
         ctx = multiprocessing.get_context("spawn")
         self._todo_file = todo_file
         self._done = ctx.Value("q", 0, lock=False)
-        self._process = ctx.Process(target=_child, args=(str(db_path), todo_file, model, os.getpid(), self._done),
+        self._process = ctx.Process(target=_child, args=(str(database), todo_file, model, os.getpid(), self._done),
                                     daemon=True, name="sanad-embed")
         self._process.start()
 

@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -36,11 +37,12 @@ from .corpus import (CORPUS_SUFFIXES, DOCUMENT_SUFFIXES, METADATA_FILE, Document
 from .fetch import FetchError, fetch
 from .childproc import die_with_parent, idle_priority, parent_alive
 from .index import Index
+from . import mirror
 from .snapshot import Snapshot
 from .store import StaleBuild, Store, StoredCorpus, StoreError
 
-__all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "UploadError", "EmbeddingStatus",
-           "EmbeddingState"]
+__all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "RebuildBusy", "UploadError",
+           "EmbeddingStatus", "EmbeddingState"]
 
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,16 @@ class ReloadError(Exception):
 
     def __reduce__(self):  # crosses back from the child process that built it, report included
         return ReloadError, (self.reason, self.report)
+
+
+class RebuildBusy(ReloadError):
+    """Another process (a replica, `sanad add`) is rebuilding this corpus now; nothing was changed here."""
+
+    def __init__(self, reason: str = "another process is rebuilding the corpus now; try again when it is done"):
+        super().__init__(reason)
+
+    def __reduce__(self):
+        return RebuildBusy, (self.reason,)
 
 
 class UploadError(Exception):
@@ -154,23 +166,30 @@ class Engine:
     """Answers questions from the current snapshot; reloads it safely. Open with `await Engine.open(...)`."""
 
     def __init__(self, store: Store, corpus_dir: Path, snapshot: Snapshot, report: BuildReport,
-                 policy: Policy = DEFAULT_POLICY):
+                 policy: Policy = DEFAULT_POLICY, *, version: int = 0, key_file: Path | None = None):
         self.store = store
         self.corpus_dir = corpus_dir
         self.policy = policy
         self.last_report = report
+        self.version = version  # the stored corpus version this snapshot is (0: not saved)
+        self.key_file = key_file
         self._snapshot = snapshot
-        self._lock = asyncio.Lock()  # one build at a time
+        self._lock = asyncio.Lock()  # one build (or catching up with another process's) at a time
         self.meaning: Meaning | None = None  # the model and vectors (None: words alone)
 
     @classmethod
-    async def open(cls, db_path: str | Path, corpus_dir: str | Path, *, rebuild: bool = False,
-                   progress: bool = False, vectors: Mode = "off") -> "Engine":
-        """Open the database; reuse its index if the corpus folder is unchanged, else build one; then
-        make the sentence vectors as `vectors` says (retrieval/meaning.py)."""
-        engine = await cls._open(db_path, corpus_dir, rebuild=rebuild, progress=progress)
+    async def open(cls, database: str | Path, corpus_dir: str | Path, *, rebuild: bool = False,
+                   progress: bool = False, vectors: Mode = "off", key_file: Path | None = None) -> "Engine":
+        """Open the database (a SQLite file or a `postgresql://` URL; `key_file`: see Store.open); reuse its
+        index if the corpus folder is unchanged, else build one; then make the sentence vectors as `vectors`
+        says (retrieval/meaning.py).
+
+        A shared (PostgreSQL) store whose corpus was built elsewhere is served as it is, and this corpus
+        folder is made its mirror (retrieval/mirror.py): a replica never replaces the corpus other replicas
+        serve just by starting. `rebuild=True` (`sanad index`) publishes this folder instead."""
+        engine = await cls._open(database, corpus_dir, rebuild=rebuild, progress=progress, key_file=key_file)
         try:
-            engine.meaning = await Meaning.open(engine.store.path, vectors)
+            engine.meaning = await Meaning.open(engine.store.target, vectors)
             await engine.meaning.serve(engine._snapshot, progress=progress)
         except BaseException:
             await engine.close()
@@ -178,30 +197,38 @@ class Engine:
         return engine
 
     @classmethod
-    async def _open(cls, db_path: str | Path, corpus_dir: str | Path, *, rebuild: bool, progress: bool) -> "Engine":
+    async def _open(cls, database: str | Path, corpus_dir: str | Path, *, rebuild: bool, progress: bool,
+                    key_file: Path | None) -> "Engine":
         corpus_dir = Path(corpus_dir).resolve()
         await asyncio.to_thread(_remove_stale_uploads, corpus_dir)
-        store = await Store.open(db_path)
+        store = await Store.open(database, key_file=key_file)
         try:
             with _quiet_build():  # start-up builds or loads a large snapshot too
                 stored, damaged = await store.load_corpus(), None
+                if stored and not rebuild and store.shared and stored.built_by != _builder(corpus_dir):
+                    await _mirror(store, corpus_dir)  # another replica's corpus: serve it, mirror its files
+                    return cls(store, corpus_dir, *await _reuse(stored), version=stored.version, key_file=key_file)
                 if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
                         and stored.fingerprint == fingerprint(corpus_dir):
                     try:
-                        return cls(store, corpus_dir, *await _reuse(stored))
+                        return cls(store, corpus_dir, *await _reuse(stored), version=stored.version,
+                                   key_file=key_file)
                     except StoreError as e:  # rebuild it from the folder below; the question log stays
                         log.warning("%s; rebuilding it from %s", e, corpus_dir)
                         stored, damaged = None, e
                 try:
-                    snapshot, report = await _build_and_save(store, corpus_dir, progress)
+                    async with store.try_lock("rebuild") as got:
+                        if not got:
+                            raise RebuildBusy()
+                        snapshot, report, version = await _build_and_save(store, corpus_dir, progress)
                 except ReloadError:
                     if damaged:
                         raise damaged from None
                     if not stored or rebuild:  # an explicit rebuild must say it failed
                         raise
                     # The folder is unusable now, but the database still holds a corpus: serve it.
-                    snapshot, report = await _reuse(stored)
-                return cls(store, corpus_dir, snapshot, report)
+                    (snapshot, report), version = await _reuse(stored), stored.version
+                return cls(store, corpus_dir, snapshot, report, version=version, key_file=key_file)
         except BaseException:
             await store.close()
             raise
@@ -251,15 +278,65 @@ class Engine:
         return CorpusInfo(len(s.documents), s.paragraph_count, len(s), s.built_at, str(self.corpus_dir))
 
     async def reload(self) -> BuildReport:
-        """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus."""
-        async with self._lock:
+        """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus
+        (RebuildBusy: another process is rebuilding it now)."""
+        async with self._exclusive():
             return await self._rebuild_and_swap()
+
+    @contextlib.asynccontextmanager
+    async def _exclusive(self):
+        """The right to change the corpus: this process's lock, then the store's lock across processes
+        (replicas, `sanad add`), then the newest stored corpus served and mirrored, so that a change made
+        here starts from every change made elsewhere."""
+        async with self._lock:
+            async with self.store.try_lock("rebuild") as got:
+                if not got:
+                    raise RebuildBusy()
+                await self._catch_up()
+                yield
+
+    async def refresh(self) -> bool:
+        """Serve the corpus another process saved since this one was served, if any (a cheap version read
+        when nothing changed); True when it changed. Skipped while this process builds one itself."""
+        if self._lock.locked() or await self.store.corpus_version() == self.version:
+            return False
+        async with self._lock:
+            return await self._catch_up()
+
+    async def follow(self, poll_seconds: float | None = None) -> None:
+        """Until cancelled, serve each corpus version another process saves: at its notice on PostgreSQL
+        (with a poll every 30 s for a notice lost meanwhile), by a version read every second on SQLite."""
+        poll = poll_seconds if poll_seconds is not None else (30.0 if self.store.shared else 1.0)
+        while True:
+            await self.store.wait_for_change(poll)
+            try:
+                if await self.refresh():
+                    log.info("now serving corpus version %s, saved by another process", self.version)
+            except Exception as e:  # noqa: BLE001 - the next notice or poll tries again
+                log.warning("could not load the corpus another process saved: %s", e)
+
+    async def _catch_up(self) -> bool:
+        """Load the stored corpus if it is newer than the one served (and, from a shared store, mirror its
+        files into this folder); the caller holds the lock."""
+        if await self.store.corpus_version() == self.version:
+            return False
+        with _quiet_build():
+            stored = await self.store.load_corpus()
+            if stored is None or stored.version == self.version:
+                return False
+            if self.store.shared and stored.built_by != _builder(self.corpus_dir):
+                await _mirror(self.store, self.corpus_dir)
+            snapshot, report = await _reuse(stored)
+            await self._swap(snapshot, report)
+            self.version = stored.version
+        return True
 
     async def _rebuild_and_swap(self) -> BuildReport:
         """Rebuild (ReloadError keeps the old corpus serving) and serve the result; the caller holds the lock."""
         with _quiet_build():
-            snapshot, report = await self._rebuild()
+            snapshot, report, version = await self._rebuild()
             await self._swap(snapshot, report)
+            self.version = version or self.version
         return report
 
     async def _swap(self, snapshot: Snapshot, report: BuildReport) -> None:
@@ -276,18 +353,18 @@ class Engine:
             del documents[-500:]
             await asyncio.sleep(0)
 
-    async def _rebuild(self) -> tuple[Snapshot, BuildReport]:
+    async def _rebuild(self) -> tuple[Snapshot, BuildReport, int]:
         """Build and save a new snapshot without stalling the serving loop: small corpora in a thread
         (milliseconds), large ones in a child process, since a thread building a big index holds the
         GIL long enough to delay answers by hundreds of milliseconds."""
         # Sizing the folder stats every file: thousands of them would hold the loop, so in a thread too.
         if await asyncio.to_thread(_corpus_bytes, self.corpus_dir) < CHILD_PROCESS_BYTES:
             return await _build_and_save(self.store, self.corpus_dir, False)
-        report = await _build_in_child(self.store.path, self.corpus_dir)
+        report = await _build_in_child(self.store.target, self.key_file, self.corpus_dir)
         if report.warning:  # the child could not save it: build it here and serve it from memory
             return await _build_and_save(self.store, self.corpus_dir, False)
         stored = await self.store.load_corpus()
-        return await asyncio.to_thread(_from_stored, stored), report
+        return await asyncio.to_thread(_from_stored, stored), report, stored.version
 
     async def add_file(self, filename: str, data: bytes, *, max_bytes: int, url: str | None = None) -> BuildReport:
         """Validate an uploaded file (text, archive, PDF, Word, web page), write it atomically into the corpus
@@ -353,7 +430,7 @@ class Engine:
             _put(path, change(previous))
             return previous
 
-        async with self._lock:
+        async with self._exclusive():
             previous = await asyncio.to_thread(read_and_change)
             try:
                 return await self._rebuild_and_swap()
@@ -499,22 +576,22 @@ def _size(path: Path) -> int:
         return 0
 
 
-async def _build_in_child(db_path: Path, corpus_dir: Path) -> BuildReport:
+async def _build_in_child(database: str, key_file: Path | None, corpus_dir: Path) -> BuildReport:
     """Build and save in a fresh process (spawned: safe beside the serving threads) that dies with this one
     and never commits once this one is gone."""
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
                                initargs=(os.getpid(),))
     try:
-        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, str(db_path), str(corpus_dir),
-                                                                 os.getpid())
+        return await asyncio.get_running_loop().run_in_executor(pool, _child_build, database, key_file,
+                                                                 str(corpus_dir), os.getpid())
     finally:
         pool.shutdown(wait=False)
 
 
-def _child_build(db_path: str, corpus_dir: str, parent_pid: int) -> BuildReport:
+def _child_build(database: str, key_file: Path | None, corpus_dir: str, parent_pid: int) -> BuildReport:
     idle_priority()  # a background rebuild runs on CPU time the answering process leaves idle
     async def run() -> BuildReport:
-        store = await Store.open(db_path, serving=False)
+        store = await Store.open(database, key_file=key_file, serving=False)
         try:
             return (await _build_and_save(store, Path(corpus_dir), False,
                                           still_wanted=lambda: parent_alive(parent_pid)))[1]
@@ -541,9 +618,10 @@ def _from_stored(stored: StoredCorpus) -> Snapshot:
                     stored.fingerprint, stored.corpus_dir, table=stored.sentence_table)
 
 
-def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str, float]:
+def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str, float, list]:
     t0 = time.perf_counter()
     fp = fingerprint(corpus_dir)
+    files = mirror.folder_files(corpus_dir)  # kept with the index, for replicas elsewhere
     loaded = load_corpus(corpus_dir)
     if not loaded.documents:
         reasons = ("; ".join(f"{s.file}: {s.reason}" for s in loaded.skipped[:5])
@@ -552,19 +630,41 @@ def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str,
                           BuildReport(0, 0, 0, tuple((s.file, s.reason) for s in loaded.skipped),
                                       time.perf_counter() - t0))
     snapshot = Snapshot.build(loaded.documents, fingerprint=fp, corpus_dir=str(corpus_dir), progress=progress)
-    return snapshot, loaded, fp, t0
+    return snapshot, loaded, fp, t0, files
+
+
+def _builder(corpus_dir: Path) -> str:
+    """Who built a stored corpus: this host and folder (a replica elsewhere mirrors what it built)."""
+    return f"{socket.gethostname()}:{corpus_dir}"
+
+
+async def _mirror(store: Store, corpus_dir: Path) -> None:
+    """Make the corpus folder hold the stored corpus files (retrieval/mirror.py); ReloadError if it cannot."""
+    try:
+        plan = await asyncio.to_thread(mirror.plan, corpus_dir, await store.stored_files())
+        if not plan:
+            return
+        data = {f.name: await store.file_data(f.name) for f in plan.write}
+        await asyncio.to_thread(corpus_dir.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(mirror.apply, corpus_dir, plan, data)
+    except OSError as e:
+        raise ReloadError(f"cannot copy the stored corpus files into {corpus_dir} ({e})") from e
+    log.info("corpus folder %s now mirrors the stored corpus (%d written, %d moved aside to %s)", corpus_dir,
+             len(plan.write), len(plan.aside), mirror.ASIDE)
 
 
 async def _build_and_save(store: Store, corpus_dir: Path, progress: bool,
-                          still_wanted: Callable[[], bool] | None = None) -> tuple[Snapshot, BuildReport]:
+                          still_wanted: Callable[[], bool] | None = None) -> tuple[Snapshot, BuildReport, int]:
     """Build a snapshot in a worker thread, then save it in one transaction (unless `still_wanted` says,
-    right before the commit, that nobody waits for it any more)."""
-    snapshot, loaded, fp, t0 = await asyncio.to_thread(_build, corpus_dir, progress)
-    warning = None
+    right before the commit, that nobody waits for it any more); also returns its stored version (0: the
+    database could not be written, and the report's warning says so)."""
+    snapshot, loaded, fp, t0, files = await asyncio.to_thread(_build, corpus_dir, progress)
+    warning, version = None, 0
     try:
         blob = await asyncio.to_thread(snapshot.index.to_bytes)
-        snapshot.built_at = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob,
-                                                     snapshot.table_bytes(), still_wanted=still_wanted)
+        saved = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob, snapshot.table_bytes(),
+                                        files=files, built_by=_builder(corpus_dir), still_wanted=still_wanted)
+        snapshot.built_at, version = saved.built_at, saved.version
     except StaleBuild:
         raise
     except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
@@ -572,4 +672,4 @@ async def _build_and_save(store: Store, corpus_dir: Path, progress: bool,
     report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),
                          tuple((s.file, s.reason) for s in loaded.skipped), time.perf_counter() - t0,
                          warning=warning)
-    return snapshot, report
+    return snapshot, report, version

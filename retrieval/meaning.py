@@ -18,7 +18,7 @@ from typing import Literal, get_args
 from .embedding import Embedder, load_embedder
 from .embedjob import EmbeddingJob, EmbeddingState, EmbeddingStatus, write_todo
 from .snapshot import Snapshot
-from .vectors import Passages, Semantic, VectorCache, embed_pending, load_vectors, pending
+from .vectors import Passages, Semantic, embed_pending, load_vectors, open_cache, pending
 
 __all__ = ["Meaning", "Mode", "MODES", "WAIT_LIMIT"]
 
@@ -35,11 +35,11 @@ WAIT_LIMIT = 600  # "small": at most this many sentences embedded before answeri
 class Meaning:
     """The model, the vector cache in Sanad's database, and the vectors of the snapshot being served."""
 
-    def __init__(self, db_path: Path, mode: Mode, embedder: Embedder | None, why: str = ""):
-        self.db_path = db_path
+    def __init__(self, database: str, mode: Mode, embedder: Embedder | None, why: str = ""):
+        self.database = database  # a SQLite file or a PostgreSQL URL (the child process opens the same)
         self.mode = mode
         self.embedder = embedder
-        self._cache = VectorCache(db_path) if embedder is not None else None
+        self._cache = open_cache(database) if embedder is not None else None
         self._status = EmbeddingStatus(EmbeddingState.OFF, detail=why)
         self._current: Snapshot | None = None  # the snapshot last asked to serve
         self._ready: tuple[Snapshot, Semantic] | None = None  # its vectors, once complete
@@ -48,18 +48,18 @@ class Meaning:
         self._lock = asyncio.Lock()  # one vector operation at a time on the cache's connection
 
     @classmethod
-    async def open(cls, db_path: str | Path, mode: Mode) -> "Meaning":
+    async def open(cls, database: str | Path, mode: Mode) -> "Meaning":
         """Load the model (unless `mode` is "off"); say once in the log when there is none.
         Questions are embedded on one thread when serving: with two, OpenMP's threads wait on each
         other whenever the machine is busy (p99 0.9 s against 62 ms, `sanad bench --semantic`)."""
         if mode not in MODES:
             raise ValueError(f"vectors mode must be one of {', '.join(MODES)}, not {mode!r}")
         if mode == "off":
-            return cls(Path(db_path), mode, None, "off for this command")
+            return cls(str(database), mode, None, "off for this command")
         embedder, why = await asyncio.to_thread(load_embedder, 1 if mode == "background" else None)
         if embedder is None:
             log.warning("meaning search is off (%s); answers use words alone", why)
-        return cls(Path(db_path), mode, embedder, why)
+        return cls(str(database), mode, embedder, why)
 
     def for_snapshot(self, snapshot: Snapshot) -> Semantic | None:
         """The vectors and model for answering from `snapshot`, when every one of its sentences has one."""
@@ -105,11 +105,11 @@ class Meaning:
             await asyncio.to_thread(embed_pending, todo, embedder, cache, progress=progress)
             if not await self._load(snapshot, passages):
                 self._status = EmbeddingStatus(EmbeddingState.FAILED, detail="vectors are missing after embedding")
-        elif self.mode == "background" and str(self.db_path) != ":memory:":
+        elif self.mode == "background" and self.database != ":memory:":
             todo_file = await asyncio.to_thread(write_todo, todo)
             if snapshot is not self._current:
                 return
-            self._job = EmbeddingJob(self.db_path, todo_file, embedder.model)
+            self._job = EmbeddingJob(self.database, todo_file, embedder.model)
             self._job_task = asyncio.create_task(self._finish(self._job, snapshot, passages))
         else:
             self._status = EmbeddingStatus(EmbeddingState.EMBEDDING, self._status.done, total,

@@ -1,18 +1,20 @@
-"""The SQLite database (through aiosqlite): the indexed corpus, the question log, feedback, chat settings.
+"""Sanad's store: the indexed corpus and its files, the question log, feedback, chat settings.
 
-One file holds everything. The corpus and its index are replaced in a single transaction, so a
-crash mid-reload leaves the old corpus or the new one, never a mix. The schema is versioned with
-`PRAGMA user_version`; older databases are migrated forward, newer ones refused.
+It lives in a SQLite file (the embedded default) or a PostgreSQL database shared by replicas; the SQL
+here is written once for both (retrieval/db). The corpus and its index are replaced in a single
+transaction, so a crash mid-reload leaves the old corpus or the new one, never a mix, and each saved
+corpus gets the next version number, which other processes watch to serve it too. The schema is
+versioned (retrieval/db/schema.py); older databases are migrated forward, newer ones refused.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
+import hashlib
+import hmac
 import io
 import logging
 import itertools
-import re
 import secrets
 from array import array
 import statistics
@@ -23,68 +25,23 @@ from typing import BinaryIO
 from datetime import datetime, timezone
 from pathlib import Path
 
-import aiosqlite
-
 from .corpus import Document, Paragraph
+from .db import Database, is_url, open_database
+from .db.schema import POSTGRES_CREATE, POSTGRES_FIRST, POSTGRES_MIGRATIONS, SCHEMA_VERSION, SQLITE_MIGRATIONS
 from .pseudonym import KEY_BYTES, Pseudonyms, key_path, load_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Store", "StoreError", "StaleBuild", "Stats", "StoredCorpus", "SCHEMA_VERSION"]
+__all__ = ["Store", "StoreError", "StaleBuild", "Stats", "StoredCorpus", "StoredFile", "SavedCorpus",
+           "SCHEMA_VERSION"]
 
-SCHEMA_VERSION = 2
 CHUNK_BYTES = 1 << 20  # the index is stored in pieces of this size
 
-# Each entry migrates from version i to i + 1; the first one creates the schema.
-_MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE documents (
-        row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, file TEXT NOT NULL, title TEXT NOT NULL,
-        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL,
-        layout BLOB NOT NULL);  -- paragraphs and sentences packed (see _pack), for a fast start-up
-    CREATE TABLE paragraphs (
-        doc INTEGER NOT NULL REFERENCES documents(row), number INTEGER NOT NULL,
-        start INTEGER NOT NULL, "end" INTEGER NOT NULL, PRIMARY KEY (doc, number)) WITHOUT ROWID;
-    CREATE TABLE sentences (
-        position INTEGER PRIMARY KEY, doc INTEGER NOT NULL, paragraph INTEGER NOT NULL,
-        number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
-    CREATE TABLE index_chunks (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);  -- the serialised index, in pieces
-    CREATE TABLE sentence_table (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
-    CREATE TABLE questions (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
-        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
-    CREATE INDEX questions_ts ON questions (ts);
-    CREATE INDEX questions_user ON questions (user_hash);
-    CREATE TABLE feedback (
-        question_id INTEGER NOT NULL, user_hash TEXT NOT NULL, value INTEGER NOT NULL, ts REAL NOT NULL,
-        PRIMARY KEY (question_id, user_hash));
-    CREATE TABLE chat_settings (
-        chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_id, key));
-    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
-    """,
-    # 2: no raw chat id (private chat ids are user ids): keyed pseudonyms instead, under a key kept outside
-    # the database; the salt once stored here is deleted, which leaves older rows linked to nobody.
-    """
-    ALTER TABLE questions RENAME TO questions_v1;
-    CREATE TABLE questions (
-        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_hash TEXT NOT NULL, user_hash TEXT NOT NULL,
-        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
-    INSERT INTO questions SELECT id, ts, '', user_hash, question, answered, top_doc, latency_ms FROM questions_v1;
-    DROP TABLE questions_v1;
-    CREATE INDEX questions_ts ON questions (ts);
-    CREATE INDEX questions_user ON questions (user_hash);
-    ALTER TABLE chat_settings RENAME TO chat_settings_v1;
-    CREATE TABLE chat_settings (
-        chat_hash TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_hash, key));
-    DELETE FROM secrets;
-    """,
-]
-assert len(_MIGRATIONS) == SCHEMA_VERSION
-# The part of a migration SQL cannot do, by the index of its script: a Store method run in the same
+# The part of a SQLite migration SQL cannot do, by the index of its script: a Store method run in the same
 # transaction, after the script and before the version bump.
 _MIGRATION_STEPS = {1: "_hash_chat_settings"}
-_TABLES = set(re.findall(r"CREATE TABLE (\w+)", "".join(_MIGRATIONS)))  # what the current schema holds
+_TABLES = {"meta", "documents", "paragraphs", "sentences", "index_chunks", "sentence_table", "questions", "feedback",
+           "chat_settings", "secrets", "corpus_files"}  # what the current schema holds
 
 
 class StoreError(Exception):
@@ -93,6 +50,24 @@ class StoreError(Exception):
 
 class StaleBuild(Exception):
     """A build was no longer wanted when it came to commit (its parent process died): nothing was saved."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """One file of the corpus folder as the store keeps it (the bytes are fetched only when needed)."""
+
+    name: str  # its path inside the corpus folder, with forward slashes
+    sha256: str
+    mtime_ns: int
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCorpus:
+    """What saving a corpus recorded: when, and the version number it got."""
+
+    built_at: datetime
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +80,8 @@ class StoredCorpus:
     documents: list[Document]
     index_data: BinaryIO  # the serialised index (Index.to_bytes), readable as a file
     sentence_table: bytes  # see Snapshot.table_bytes
+    version: int = 0  # counts saved corpora; another process's save makes it larger
+    built_by: str = ""  # the host and folder it was built from (see Engine: a replica elsewhere mirrors it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,113 +99,134 @@ class Stats:
 
 
 class Store:
-    """Async access to Sanad's SQLite database; open with `await Store.open(path)`."""
+    """Async access to Sanad's database; open with `await Store.open(path or postgresql:// URL)`."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, ids: Pseudonyms):
+    def __init__(self, db: Database, ids: Pseudonyms):
         self._db = db
-        self._log = db  # the question log's writes; a connection of their own once the database is open
-        self.path = path
         self._ids = ids
+        self.target = db.target  # the path or URL it was opened with (a child process opens the same)
+        self.where = db.where  # for messages: the file, or the address without its password
+        self.shared = db.dialect == "postgres"  # replicas on other machines may use it too
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (for a PostgreSQL store, the name of the database, which is no file)."""
+        return Path(self.target) if not self.shared else Path(self.where.rsplit("/", 1)[-1] or "postgres")
 
     @classmethod
-    async def open(cls, path: str | Path, *, key: bytes | None = None, serving: bool = True) -> "Store":
-        """Open (creating or migrating) the database; ids are hashed under `key`, by default the key file
-        beside the database (see retrieval.pseudonym). `serving=False` is for a process that only builds
-        (the rebuild child): no integrity scan, which reads every page and its parent has made, and no
-        question-log connection, which it never uses."""
-        path = Path(path)
+    async def open(cls, target: str | Path, *, key: bytes | None = None, key_file: Path | None = None,
+                   serving: bool = True) -> "Store":
+        """Open (creating or migrating) the database, a SQLite file or a `postgresql://` URL. Ids are hashed
+        under `key`, by default read from `key_file` (for a SQLite file: the key file beside it; see
+        retrieval.pseudonym). Replicas must share the key: a database written under another key is refused.
+        `serving=False` is for a process that only builds (the rebuild child): no integrity scan, which
+        reads every page and its parent has made, and no question-log lane, which it never uses."""
+        url = is_url(target)
+        if not url:
+            try:
+                if str(target) != ":memory:":
+                    Path(target).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(explain(e, str(target))) from e
         try:
-            if str(path) != ":memory:":
-                path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise StoreError(explain(e, path)) from e
-        connection = aiosqlite.connect(path, isolation_level=None)
-        try:
-            db = await connection
-        except Exception as e:  # sqlite3.OperationalError and friends: say which file, why, and what to do
-            # aiosqlite's worker thread is still stopping: let it finish while the loop can hear it,
-            # or it reports to a closed loop with a traceback after our message.
-            await asyncio.to_thread(connection._thread.join)  # noqa: SLF001
-            raise StoreError(explain(e, path)) from e
-        store = cls(db, path, Pseudonyms(key or _key_for(path)))
-        try:
-            await db.execute("PRAGMA busy_timeout = 5000")
-            await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA synchronous = NORMAL")
-            if serving:
-                await store._check_integrity()
-            await store._migrate()
-            if serving and str(path) != ":memory:":  # (a second connection to :memory: would be another database)
-                store._log = await _connect_log(path)
+            db = await open_database(target, serving=serving)
         except StoreError:
-            await store.close()
             raise
-        except Exception as e:
-            await store.close()
-            raise StoreError(explain(e, path)) from e
+        except Exception as e:  # sqlite3.OperationalError, psycopg.Error and friends: say which, why, what to do
+            raise StoreError(explain(e, _where(target))) from e
+        try:
+            store = cls(db, Pseudonyms(key or _key_for(target, key_file)))
+            if serving:
+                await db.check_integrity()
+            await store._migrate()
+            await store._check_key()
+        except StoreError:
+            await db.close()
+            raise
+        except BaseException as e:
+            await db.close()
+            if isinstance(e, Exception):
+                raise StoreError(explain(e, db.where)) from e
+            raise
         return store
 
-    async def _check_integrity(self) -> None:
-        """A damaged page would otherwise go unnoticed until a write to it fails (the log then silently
-        records nothing): check at start and say so. quick_check reads every page once."""
-        rows = await (await self._db.execute("PRAGMA quick_check(5)")).fetchall()
-        if rows and rows[0][0] != "ok":
-            problems = "; ".join(" ".join(r[0].split()) for r in rows)
-            raise StoreError(
-                f"database {self.path} is damaged ({problems}). Recover what it holds with "
-                f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite3` and point SANAD_DB at the result, or "
-                f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
-
     async def close(self) -> None:
-        if self._log is not self._db:
-            await self._log.close()
         await self._db.close()
 
     async def _migrate(self) -> None:
-        (version,) = await (await self._db.execute("PRAGMA user_version")).fetchone()
+        version = await self._db.schema_version()
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"database {self.path} has schema version {version}, newer than this Sanad "
-                f"understands ({SCHEMA_VERSION}); upgrade Sanad or set SANAD_DB to another file")
+                f"database {self.where} has schema version {version}, newer than this Sanad "
+                f"understands ({SCHEMA_VERSION}); upgrade Sanad or point SANAD_DB / SANAD_DATABASE_URL elsewhere")
         if version == SCHEMA_VERSION:
             await self._check_tables()
-        for target in range(version, SCHEMA_VERSION):
-            try:  # the script, its Python part and the version bump commit together or not at all
-                await self._db.executescript(f"BEGIN IMMEDIATE; {_MIGRATIONS[target]};")
-                if target in _MIGRATION_STEPS:
-                    await getattr(self, _MIGRATION_STEPS[target])()
-                await self._db.execute(f"PRAGMA user_version = {target + 1}")  # (executescript would commit first)
-                await self._db.execute("COMMIT")
-            except Exception:
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
+        steps = self._steps(version)
+        for target, script in steps:
+            # the script, its Python part and the version bump commit together or not at all
+            async with self._db.write() as tx:
+                await tx.script(script)
+                if not self.shared and target in _MIGRATION_STEPS:
+                    await getattr(self, _MIGRATION_STEPS[target])(tx)
+                await tx.set_schema_version(target + 1 if not self.shared or version else SCHEMA_VERSION)
 
-    async def _hash_chat_settings(self) -> None:
+    def _steps(self, version: int) -> list[tuple[int, str]]:
+        """(version migrated from, script) in order, for this backend."""
+        if not self.shared:
+            return [(v, SQLITE_MIGRATIONS[v]) for v in range(version, SCHEMA_VERSION)]
+        if version == 0:  # a new PostgreSQL database: the current schema in one script
+            return [(SCHEMA_VERSION - 1, POSTGRES_CREATE)]
+        if version < POSTGRES_FIRST:
+            raise StoreError(f"database {self.where} claims schema version {version}, older than any "
+                             "PostgreSQL database Sanad made")
+        return [(v, POSTGRES_MIGRATIONS[v]) for v in range(version, SCHEMA_VERSION)]
+
+    async def _hash_chat_settings(self, tx) -> None:
         """Migration 2, the part SQL cannot do: key the chat settings by the chat's pseudonym."""
-        rows = await (await self._db.execute("SELECT chat_id, key, value FROM chat_settings_v1")).fetchall()
-        await self._db.executemany("INSERT OR REPLACE INTO chat_settings (chat_hash, key, value) VALUES (?,?,?)",
-                                   [(self._ids.of("chat", c), k, v) for c, k, v in rows])
-        await self._db.execute("DROP TABLE chat_settings_v1")
+        rows = await tx.fetchall("SELECT chat_id, key, value FROM chat_settings_v1")
+        await tx.executemany("INSERT OR REPLACE INTO chat_settings (chat_hash, key, value) VALUES (?,?,?)",
+                             [(self._ids.of("chat", c), k, v) for c, k, v in rows])
+        await tx.execute("DROP TABLE chat_settings_v1")
 
     async def _check_tables(self) -> None:
         """A database claiming the current version must have its tables (a development build's may not)."""
-        rows = await (await self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")).fetchall()
-        missing = _TABLES - {r[0] for r in rows}
+        missing = _TABLES - await self._db.table_names()
         if missing:
-            raise StoreError(f"database {self.path} lacks tables {sorted(missing)} of schema version "
-                             f"{SCHEMA_VERSION}; it was made by a development build: delete it or set SANAD_DB")
+            raise StoreError(f"database {self.where} lacks tables {sorted(missing)} of schema version "
+                             f"{SCHEMA_VERSION}; it was made by a development build: delete it or point "
+                             "SANAD_DB / SANAD_DATABASE_URL elsewhere")
+
+    async def _check_key(self) -> None:
+        """Every process using a shared database must hash ids under the same key, or a replica would file
+        one chat's settings and one user's questions under other names: a check value of the key is kept, and
+        a replica holding another key is stopped with a way on. A SQLite file whose key was lost goes on
+        under a new one (#13: older rows are then linked to nobody), and says so."""
+        check = hmac.new(self._ids.secret("key-check"), b"sanad", hashlib.sha256).hexdigest()[:16]
+        row = await self._db.fetchone("SELECT value FROM meta WHERE key = 'key_check'")
+        if row is not None and row[0] != check:
+            if self.shared:
+                raise StoreError(
+                    f"database {self.where} was written with another id key than this process holds: every "
+                    "replica must have the same key file (SANAD_KEY_FILE): copy it from the first machine. If that "
+                    "key is lost for good, run `DELETE FROM meta WHERE key = 'key_check'` (earlier questions and "
+                    "chat settings are then linked to nobody)")
+            log.warning("the id key of %s changed: earlier questions and chat settings are linked to nobody", self.where)
+        if row is None or row[0] != check:
+            await self._db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?) "
+                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (check,))
 
     # ------------------------------------------------------------ corpus
 
     async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes,
-                          sentence_table: bytes, *, still_wanted: Callable[[], bool] | None = None) -> datetime:
-        """Replace the stored corpus and index in one transaction; returns the build time recorded.
-        `still_wanted` is asked while the write lock is held, right before COMMIT: False rolls back (StaleBuild)."""
+                          sentence_table: bytes, *, files: Sequence[StoredFile] | None = None, built_by: str = "",
+                          still_wanted: Callable[[], bool] | None = None) -> SavedCorpus:
+        """Replace the stored corpus, its index and (given `files`) its files in one transaction, under the
+        next version number, announced to other processes at commit. `still_wanted` is asked while the write
+        lock is held, right before COMMIT: False rolls back (StaleBuild)."""
         built_at = datetime.now(timezone.utc)
-        db = self._db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._db.write() as db:
+            row = await db.fetchone("SELECT value FROM meta WHERE key = 'version'")
+            version = int(row[0]) + 1 if row else 1
             for table in ("sentences", "paragraphs", "documents", "index_chunks", "sentence_table"):
                 await db.execute(f"DELETE FROM {table}")
             await db.executemany(
@@ -242,79 +240,94 @@ class Store:
                 _sentence_rows(documents))
             view = memoryview(index_blob)
             await db.executemany("INSERT INTO index_chunks (seq, data) VALUES (?, ?)",
-                                 ((i, view[i:i + CHUNK_BYTES]) for i in range(0, len(view), CHUNK_BYTES)))
+                                 ((i, bytes(view[i:i + CHUNK_BYTES])) for i in range(0, len(view), CHUNK_BYTES)))
             await db.execute("INSERT INTO sentence_table (id, data) VALUES (1, ?)", (sentence_table,))
-            for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()), ("corpus_dir", corpus_dir)):
-                await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+            if files is not None:
+                await _replace_files(db, files)
+            for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()),
+                               ("corpus_dir", corpus_dir), ("version", str(version)), ("built_by", built_by)):
+                await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            await db.announce(str(version))
             if still_wanted is not None and not still_wanted():
                 raise StaleBuild("the process that asked for this build is gone; nothing was saved")
-            await db.execute("COMMIT")
-        except BaseException:
-            # SQLite may already have rolled back (SQLITE_FULL does): a second ROLLBACK would fail and
-            # replace the real cause ("database or disk is full") with "no transaction is active".
-            if db.in_transaction:
-                await db.execute("ROLLBACK")
-            raise
-        return built_at
+        return SavedCorpus(built_at, version)
+
+    async def corpus_version(self) -> int:
+        """The version number of the stored corpus (0: none yet): one indexed read, cheap between questions."""
+        row = await self._db.fetchone("SELECT value FROM meta WHERE key = 'version'")
+        return int(row[0]) if row else 0
 
     async def load_corpus(self) -> StoredCorpus | None:
-        """The stored corpus, or None when nothing was saved yet."""
-        db = self._db
-        meta = dict(await (await db.execute("SELECT key, value FROM meta")).fetchall())
-        table = await (await db.execute("SELECT data FROM sentence_table WHERE id = 1")).fetchone()
-        if "fingerprint" not in meta or table is None:
-            return None
-        # Chunk by chunk: one 200 MB value would be copied in one go while holding the GIL,
-        # stalling a serving event loop for a tenth of a second.
-        chunks = []
-        async with db.execute("SELECT data FROM index_chunks ORDER BY seq") as cursor:
-            async for (chunk,) in cursor:
-                chunks.append(chunk)
-        # A page of rows at a time, each turned into documents here between questions: in a worker
-        # thread, 50k objects made while questions run would make both take turns at the GIL, and a
-        # question would wait for it again after each numpy call (up to 130 ms at 1M sentences).
-        documents: list[Document] = []
-        async with db.execute("SELECT id, file, title, source, date, url, text, layout FROM documents ORDER BY row") \
-                as cursor:
-            while page := await cursor.fetchmany(_PAGE_ROWS):
+        """The stored corpus, or None when nothing was saved yet; read in one transaction, so a corpus saved
+        meanwhile by another process is never half read."""
+        async with self._db.read() as db:
+            meta = dict(await db.fetchall("SELECT key, value FROM meta"))
+            table = await db.fetchone("SELECT data FROM sentence_table WHERE id = 1")
+            if "fingerprint" not in meta or table is None:
+                return None
+            # Chunk by chunk: one 200 MB value would be copied in one go while holding the GIL,
+            # stalling a serving event loop for a tenth of a second.
+            chunks = []
+            async for page in db.pages("SELECT data FROM index_chunks ORDER BY seq", size=8):
+                chunks += [bytes(c) for (c,) in page]
+            # A page of rows at a time, each turned into documents here between questions: in a worker
+            # thread, 50k objects made while questions run would make both take turns at the GIL, and a
+            # question would wait for it again after each numpy call (up to 130 ms at 1M sentences).
+            documents: list[Document] = []
+            async for page in db.pages("SELECT id, file, title, source, date, url, text, layout FROM documents "
+                                       "ORDER BY row", size=_PAGE_ROWS):
                 documents += _documents(page)
         return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
-                            meta.get("corpus_dir", ""), documents, _ChunkReader(chunks), bytes(table[0]))
+                            meta.get("corpus_dir", ""), documents, _ChunkReader(chunks), bytes(table[0]),
+                            int(meta.get("version", 0)), meta.get("built_by", ""))
 
-    # ------------------------------------------------------------ question log, feedback, settings
+    async def stored_files(self) -> list[StoredFile]:
+        """The corpus folder's files as last saved (names, hashes and times; no bytes)."""
+        rows = await self._db.fetchall("SELECT name, sha256, mtime_ns FROM corpus_files ORDER BY name")
+        return [StoredFile(n, h, m) for n, h, m in rows]
+
+    async def file_data(self, name: str) -> bytes | None:
+        """The stored bytes of one corpus file."""
+        row = await self._db.fetchone("SELECT data FROM corpus_files WHERE name = ?", (name,))
+        return bytes(row[0]) if row else None
+
+# ------------------------------------------------------------ question log, feedback, settings
 
     async def log_question(self, *, chat_id: int, user_hash: str, question: str, answered: bool,
                            top_doc: str | None, latency_ms: float, question_id: int | None = None) -> int:
         """Record one question (under `question_id` if the caller chose it); returns its id (used by buttons
         and feedback). The chat is stored as its keyed pseudonym, never as its id."""
-        cur = await self._log.execute(
-            "INSERT INTO questions (id, ts, chat_hash, user_hash, question, answered, top_doc, latency_ms) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            (question_id, time.time(), self._ids.of("chat", chat_id), user_hash, question, int(answered), top_doc,
-             latency_ms))
-        return cur.lastrowid
+        columns = "ts, chat_hash, user_hash, question, answered, top_doc, latency_ms"
+        values = (time.time(), self._ids.of("chat", chat_id), user_hash, question, int(answered), top_doc, latency_ms)
+        if question_id is not None:
+            columns, values = "id, " + columns, (question_id, *values)
+        marks = ",".join("?" * len(values))
+        (new_id,) = await self._db.log_fetchone(f"INSERT INTO questions ({columns}) VALUES ({marks}) RETURNING id",
+                                                values)
+        return new_id
 
     async def get_question(self, question_id: int, chat_id: int) -> str | None:
         """The text of a logged question if it was asked in this chat (to serve its buttons there only)."""
-        row = await (await self._db.execute(
-            "SELECT question FROM questions WHERE id = ? AND chat_hash = ?",
-            (question_id, self._ids.of("chat", chat_id)))).fetchone()
+        row = await self._db.fetchone("SELECT question FROM questions WHERE id = ? AND chat_hash = ?",
+                                      (question_id, self._ids.of("chat", chat_id)))
         return row[0] if row else None
 
     async def add_feedback(self, question_id: int, user_hash: str, value: int) -> None:
         """Record 👍 (+1) or 👎 (-1); one vote per user per question, the latest wins."""
-        await self._log.execute(
-            "INSERT OR REPLACE INTO feedback (question_id, user_hash, value, ts) VALUES (?,?,?,?)",
+        await self._db.log_fetchone(
+            "INSERT INTO feedback (question_id, user_hash, value, ts) VALUES (?,?,?,?) ON CONFLICT "
+            "(question_id, user_hash) DO UPDATE SET value = excluded.value, ts = excluded.ts RETURNING value",
             (question_id, user_hash, 1 if value > 0 else -1, time.time()))
 
     async def get_chat_setting(self, chat_id: int, key: str, default: str | None = None) -> str | None:
-        row = await (await self._db.execute(
-            "SELECT value FROM chat_settings WHERE chat_hash = ? AND key = ?",
-            (self._ids.of("chat", chat_id), key))).fetchone()
+        row = await self._db.fetchone("SELECT value FROM chat_settings WHERE chat_hash = ? AND key = ?",
+                                      (self._ids.of("chat", chat_id), key))
         return row[0] if row else default
 
     async def set_chat_setting(self, chat_id: int, key: str, value: str) -> None:
-        await self._db.execute("INSERT OR REPLACE INTO chat_settings (chat_hash, key, value) VALUES (?,?,?)",
+        await self._db.execute("INSERT INTO chat_settings (chat_hash, key, value) VALUES (?,?,?) "
+                               "ON CONFLICT (chat_hash, key) DO UPDATE SET value = excluded.value",
                                (self._ids.of("chat", chat_id), key, value))
 
     async def stats(self, *, top: int = 5, now: float | None = None) -> Stats:
@@ -322,58 +335,43 @@ class Store:
         db = self._db
         now = time.time() if now is None else now
         midnight = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-        (total, unanswered) = await (await db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(answered = 0), 0) FROM questions")).fetchone()
-        (today,) = await (await db.execute(
-            "SELECT COUNT(*) FROM questions WHERE ts >= ?", (midnight.timestamp(),))).fetchone()
-        latencies = [r[0] for r in await (await db.execute(
-            "SELECT latency_ms FROM questions ORDER BY ts DESC LIMIT 10000")).fetchall()]
-        top_q = await (await db.execute(
+        (total, unanswered) = await db.fetchone(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN answered = 0 THEN 1 ELSE 0 END), 0) FROM questions")
+        (today,) = await db.fetchone("SELECT COUNT(*) FROM questions WHERE ts >= ?", (midnight.timestamp(),))
+        latencies = [r[0] for r in await db.fetchall(
+            "SELECT latency_ms FROM questions ORDER BY ts DESC LIMIT 10000")]
+        top_q = await db.fetchall(
             "SELECT question, COUNT(*) AS n FROM questions GROUP BY question ORDER BY n DESC, MAX(ts) DESC LIMIT ?",
-            (top,))).fetchall()
-        top_u = await (await db.execute(
+            (top,))
+        top_u = await db.fetchall(
             "SELECT question, COUNT(*) AS n FROM questions WHERE answered = 0 GROUP BY question "
-            "ORDER BY n DESC, MAX(ts) DESC LIMIT ?", (top,))).fetchall()
-        (up, down) = await (await db.execute(
-            "SELECT COALESCE(SUM(value > 0), 0), COALESCE(SUM(value < 0), 0) FROM feedback")).fetchone()
-        return Stats(today, total, unanswered / total if total else 0.0,
+            "ORDER BY n DESC, MAX(ts) DESC LIMIT ?", (top,))
+        (up, down) = await db.fetchone(
+            "SELECT COALESCE(SUM(CASE WHEN value > 0 THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN value < 0 THEN 1 ELSE 0 END), 0) FROM feedback")
+        return Stats(int(today), int(total), int(unanswered) / total if total else 0.0,
                      statistics.median(latencies) if latencies else 0.0,
-                     [tuple(r) for r in top_q], [tuple(r) for r in top_u], up, down)
+                     [tuple(r) for r in top_q], [tuple(r) for r in top_u], int(up), int(down))
 
     async def forget_user(self, user_hash: str) -> int:
-        """Delete a user's questions and feedback (/forgetme) from the file itself; returns how many questions went."""
-        return await self._erase(("DELETE FROM feedback WHERE user_hash = ?", (user_hash,)),
-                                 ("DELETE FROM questions WHERE user_hash = ?", (user_hash,)))
+        """Delete a user's questions and feedback (/forgetme) from the disk itself; returns how many questions went."""
+        return await self._db.erase([("DELETE FROM feedback WHERE user_hash = ?", (user_hash,)),
+                                     ("DELETE FROM questions WHERE user_hash = ?", (user_hash,))])
 
     async def purge_older_than(self, days: int) -> int:
         """Retention: delete logged questions (and their feedback) older than `days` days."""
         cutoff = time.time() - days * 86400
-        return await self._erase(
-            ("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,)),
-            ("DELETE FROM questions WHERE ts < ?", (cutoff,)))
+        return await self._db.erase(
+            [("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,)),
+             ("DELETE FROM questions WHERE ts < ?", (cutoff,))])
 
-    async def _erase(self, *statements: tuple[str, tuple]) -> int:
-        """Run deletions so that the text is gone from the disk, not only from the tables: deleted content is
-        overwritten (secure_delete) and the write-ahead log, which still holds the old pages, is checkpointed
-        into the database and truncated. Returns the last statement's row count."""
-        db = self._db
-        await db.execute("PRAGMA secure_delete = ON")  # only here: zeroing every reload's old index would cost
-        try:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, args in statements:
-                    cur = await db.execute(sql, args)
-                await db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    await db.execute("ROLLBACK")
-                raise
-        finally:
-            await db.execute("PRAGMA secure_delete = OFF")
-        busy, _, _ = await (await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
-        if busy:
-            log.warning("deleted rows remain in %s-wal until the next checkpoint: a reader was busy", self.path.name)
-        return cur.rowcount
+    def try_lock(self, name: str):
+        """A lock named `name` across every process using this database (see Database.try_lock)."""
+        return self._db.try_lock(name)
+
+    async def wait_for_change(self, timeout: float) -> None:
+        """Return when another process may have saved a corpus, or after `timeout` seconds."""
+        await self._db.wait_for_change(timeout)
 
     def pseudonym(self, kind: str, value: int | str) -> str:
         """The keyed pseudonym of a Telegram id (`kind`: "user" or "chat"), as the database stores it."""
@@ -385,43 +383,67 @@ class Store:
         return self._ids.secret(name)
 
 
-async def _connect_log(path: Path) -> aiosqlite.Connection:
-    """The question log's own connection (and thread): a write waiting for a lock held elsewhere then
-    never holds up the reads an answer needs (a group's settings, a button's question)."""
-    log_db = await aiosqlite.connect(path, isolation_level=None)
-    await log_db.execute("PRAGMA busy_timeout = 5000")
-    await log_db.execute("PRAGMA synchronous = NORMAL")
-    return log_db
+async def _replace_files(db, files: Sequence[StoredFile]) -> None:
+    """Make the stored corpus files these: only files whose bytes changed are written again."""
+    stored = dict(await db.fetchall("SELECT name, sha256 FROM corpus_files"))
+    names = {f.name for f in files}
+    for name in stored.keys() - names:
+        await db.execute("DELETE FROM corpus_files WHERE name = ?", (name,))
+    for f in files:
+        if stored.get(f.name) != f.sha256:
+            await db.execute("INSERT INTO corpus_files (name, data, sha256, mtime_ns) VALUES (?,?,?,?) "
+                             "ON CONFLICT (name) DO UPDATE SET data = excluded.data, sha256 = excluded.sha256, "
+                             "mtime_ns = excluded.mtime_ns", (f.name, f.data, f.sha256, f.mtime_ns))
+        else:
+            await db.execute("UPDATE corpus_files SET mtime_ns = ? WHERE name = ?", (f.mtime_ns, f.name))
 
 
-def explain(error: BaseException, path: Path) -> str:
+def _where(target: str | Path) -> str:
+    if is_url(target):
+        from .db.postgres import redacted
+        return redacted(str(target))
+    return str(target)
+
+
+def explain(error: BaseException, where: str | Path) -> str:
     """What an operator is told when the database cannot be opened: the cause in plain words and a way on."""
+    where = str(where)
     text = str(error).lower()
     errno_ = getattr(error, "errno", None)
+    if where.startswith("postgresql://"):
+        return (f"cannot use the PostgreSQL database {where}: {str(error).strip()} (check SANAD_DATABASE_URL, "
+                "that the server runs, and that this user may connect and create tables)")
     if "locked" in text or "busy" in text:
-        return (f"database {path} is locked by another process (another `sanad serve` or `sanad index`, or an "
+        return (f"database {where} is locked by another process (another `sanad serve` or `sanad index`, or an "
                 f"sqlite3 shell holding it): stop that process, then start again")
     if "full" in text or errno_ == 28:  # ENOSPC
-        return f"the disk holding {path} is full: free some space, or set SANAD_DB to a file on another disk"
+        return f"the disk holding {where} is full: free some space, or set SANAD_DB to a file on another disk"
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return (f"{path} is damaged or is not a Sanad database: move it aside (it may hold your question log) "
+        return (f"{where} is damaged or is not a Sanad database: move it aside (it may hold your question log) "
                 f"and run `sanad index` to build a new one, or set SANAD_DB to another file")
     if "readonly" in text or "read-only" in text or "unable to open" in text or isinstance(error, PermissionError) \
             or errno_ in (13, 30):  # EACCES, EROFS
-        return (f"cannot create or write database {path}: its folder is read-only or not writable by this user; "
+        return (f"cannot create or write database {where}: its folder is read-only or not writable by this user; "
                 f"set SANAD_DB to a writable file ({error})")
-    return f"cannot use database {path}: {error}"
+    return f"cannot use database {where}: {error}"
 
 
-def _key_for(path: Path) -> bytes:
-    """The key of the database at `path` (from its key file); an in-memory or unwritable one gets a key for
-    this run only, so its pseudonyms do not outlive the run."""
-    if str(path) == ":memory:":
-        return secrets.token_bytes(KEY_BYTES)
+def _key_for(target: str | Path, key_file: Path | None) -> bytes:
+    """The id key (from `key_file`, by default the one beside a SQLite file); an in-memory or unwritable one
+    gets a key for this run only, so its pseudonyms do not outlive the run."""
+    if key_file is None:
+        if is_url(target):
+            raise StoreError("a PostgreSQL store needs the id key file every replica shares: set SANAD_KEY_FILE")
+        if str(target) == ":memory:":
+            return secrets.token_bytes(KEY_BYTES)
+        key_file = key_path(Path(target))
     try:
-        return load_key(key_path(path))
+        return load_key(Path(key_file))
     except OSError as e:
-        log.warning("cannot keep the id key beside %s (%s): pseudonyms hold for this run only", path.name, e)
+        if is_url(target):  # replicas must share it: a key for this run only would split the log
+            raise StoreError(f"cannot read or create the id key file {key_file} ({e}): set SANAD_KEY_FILE to "
+                             "a readable file, the same on every replica") from e
+        log.warning("cannot keep the id key beside %s (%s): pseudonyms hold for this run only", Path(target).name, e)
         return secrets.token_bytes(KEY_BYTES)
 
 

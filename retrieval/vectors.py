@@ -1,4 +1,4 @@
-"""Sentence vectors: computed once per (model, text), kept in SQLite, loaded as one matrix.
+"""Sentence vectors: computed once per (model, text), kept in Sanad's database, loaded as one matrix.
 
 What is embedded for a sentence is its document title and the sentence ("title: sentence"), so a
 sentence that names its subject only in the headline still means it. Vectors are keyed by a hash of
@@ -20,7 +20,7 @@ import numpy as np
 from .embedding import Embedder
 from .snapshot import Snapshot
 
-__all__ = ["VectorCache", "SentenceVectors", "Semantic", "Passages", "EmbedReport", "passage_text", "pending",
+__all__ = ["VectorCache", "PostgresVectorCache", "open_cache", "SentenceVectors", "Semantic", "Passages", "EmbedReport", "passage_text", "pending",
            "embed_pending",
            "embed_missing", "load_vectors"]
 
@@ -90,6 +90,36 @@ class VectorCache:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+
+class PostgresVectorCache(VectorCache):
+    """The `sentence_vectors` table of a PostgreSQL database (psycopg, synchronous), shared by replicas:
+    a sentence one replica embedded is never embedded again by another."""
+
+    def __init__(self, url: str):
+        import psycopg
+        self.path = Path("postgres")
+        self._db = psycopg.connect(url, autocommit=True)
+        self._db.execute("CREATE TABLE IF NOT EXISTS sentence_vectors (key BYTEA PRIMARY KEY, vector BYTEA NOT NULL)")
+
+    def _select(self, keys: list[bytes], columns: str) -> list[tuple]:
+        rows: list[tuple] = []
+        for i in range(0, len(keys), _LOOKUP):
+            cur = self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE key = ANY(%s)", (keys[i:i + _LOOKUP],))
+            rows += [tuple(bytes(v) for v in row) for row in cur]
+        return rows
+
+    def put(self, items: list[tuple[bytes, np.ndarray]]) -> None:
+        with self._db.transaction(), self._db.cursor() as cur:
+            cur.executemany("INSERT INTO sentence_vectors (key, vector) VALUES (%s, %s) ON CONFLICT (key) "
+                            "DO UPDATE SET vector = excluded.vector",
+                            [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items])
+
+
+def open_cache(database: str | Path) -> VectorCache:
+    """The vector cache in Sanad's database: a SQLite file, or a `postgresql://` URL."""
+    from .db import is_url
+    return PostgresVectorCache(str(database)) if is_url(database) else VectorCache(database)
 
 
 @dataclass(frozen=True, slots=True)

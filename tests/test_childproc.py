@@ -113,7 +113,7 @@ async def test_a_build_whose_parent_is_gone_never_commits(tmp_path, corpus_dir):
     finished.wait()
     gone = finished.pid  # the "parent" that started the build has exited
     code = (f"from retrieval.engine import _child_build\n"
-            f"_child_build({str(db)!r}, {str(corpus_dir)!r}, {gone})")
+            f"_child_build({str(db)!r}, None, {str(corpus_dir)!r}, {gone})")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode != 0 and "StaleBuild" in result.stderr
     store = await Store.open(db)
@@ -140,7 +140,7 @@ ENGINE_PARENT = textwrap.dedent("""
     import asyncio, os, sys, time
     from retrieval import engine as engine_module
 
-    def build_forever(db_path, corpus_dir, parent_pid):
+    def build_forever(database, key_file, corpus_dir, parent_pid):
         print(os.getpid(), flush=True)
         time.sleep(600)
 

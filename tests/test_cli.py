@@ -111,7 +111,7 @@ def test_index_fails_when_the_database_could_not_be_written(monkeypatch, capsys,
 
     class Unsaved:  # what Engine.open returns when the build could not be saved
         last_report = BuildReport(5, 40, 89, (), 0.1, warning="the database could not be written (disk full)")
-        corpus_dir, store = tmp_path, type("S", (), {"path": tmp_path / "db.sqlite3"})()
+        corpus_dir, store = tmp_path, type("S", (), {"where": str(tmp_path / "db.sqlite3")})()
 
         async def close(self) -> None:
             pass

@@ -60,7 +60,7 @@ async def test_really_full_database_keeps_the_old_corpus_and_warns(tmp_path, cor
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
     try:
         db = engine.store._db
-        (pages,) = await (await db.execute("PRAGMA page_count")).fetchone()
+        (pages,) = await db.fetchone("PRAGMA page_count")
         await db.execute(f"PRAGMA max_page_count = {pages + 2}")
         big = "\n".join(f"الفقرة {i}: " + "تقع محطة بنبان للطاقة الشمسية في أسوان وتبلغ قدرتها 1650 ميغاواط. " * 20
                         for i in range(200))
@@ -69,7 +69,7 @@ async def test_really_full_database_keeps_the_old_corpus_and_warns(tmp_path, cor
         assert engine.info().documents == 6 and engine.ask(SOLAR).answered
         assert report.warning and "could not be written" in report.warning
         assert "full" in report.warning, report.warning  # the real cause, not a secondary rollback error
-        assert not db.in_transaction
+        assert not db._db.in_transaction
         # the connection is still usable: the question log works again once there is room
         await db.execute("PRAGMA max_page_count = 1073741823")
         await engine.store.log_question(chat_id=1, user_hash="u", question="س", answered=True, top_doc=None,
@@ -114,7 +114,7 @@ async def test_reload_reply_shows_the_database_warning_to_the_admin() -> None:
 async def real_app(tmp_path, corpus_dir):
     """The bot's application over a real Engine whose database has turned read-only after start."""
     engine = await Engine.open(tmp_path / "db.sqlite3", corpus_dir)
-    for connection in (engine.store._db, engine.store._log):
+    for connection in (engine.store._db._db, engine.store._db._log):
         await connection.execute("PRAGMA query_only = ON")
     try:
         async with running_app(engine, db_path=tmp_path / "db.sqlite3", corpus_dir=corpus_dir,
@@ -169,8 +169,8 @@ async def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
     """The migration script and the version bump commit together or not at all."""
     path = tmp_path / "db.sqlite3"
     sqlite3.connect(path).close()
-    broken = store_module._MIGRATIONS[0] + "\nCREATE TABLE documents (x);"  # fails after creating everything else
-    monkeypatch.setattr(store_module, "_MIGRATIONS", [broken])
+    broken = store_module.SQLITE_MIGRATIONS[0] + "\nCREATE TABLE documents (x);"  # fails after creating the rest
+    monkeypatch.setattr(store_module, "SQLITE_MIGRATIONS", [broken, *store_module.SQLITE_MIGRATIONS[1:]])
     with pytest.raises(StoreError, match="already exists"):
         await Store.open(path)
     con = sqlite3.connect(path)
@@ -190,7 +190,7 @@ async def test_a_migration_is_applied_step_by_step_from_an_old_version(tmp_path,
     await store.set_chat_setting(7, "auto", "on")
     await store.close()
     step = "ALTER TABLE chat_settings ADD COLUMN changed REAL"
-    monkeypatch.setattr(store_module, "_MIGRATIONS", [*store_module._MIGRATIONS, step])
+    monkeypatch.setattr(store_module, "SQLITE_MIGRATIONS", [*store_module.SQLITE_MIGRATIONS, step])
     monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     store = await Store.open(path)
     try:

@@ -11,6 +11,7 @@ from retrieval import Store, StoreError, load_corpus
 from retrieval import store as store_module
 from retrieval.pseudonym import key_path
 from retrieval.store import SCHEMA_VERSION
+from retrieval.db.schema import SQLITE_MIGRATIONS
 from tests.conftest import SEEDS
 
 
@@ -206,7 +207,7 @@ async def test_forgotten_questions_leave_no_trace_in_the_files(tmp_path):
 async def test_a_version_1_database_loses_its_raw_ids_and_salt_and_keeps_its_settings(tmp_path):
     path = tmp_path / "db.sqlite3"
     con = sqlite3.connect(path, isolation_level=None)
-    con.executescript(store_module._MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    con.executescript(SQLITE_MIGRATIONS[0] + "; PRAGMA user_version = 1;")
     con.execute("INSERT INTO questions (ts, chat_id, user_hash, question, answered, latency_ms) "
                 "VALUES (1, ?, 'h', 'س', 1, 1)", (RAW_USER,))
     con.execute("INSERT INTO chat_settings VALUES (?, 'auto', 'on')", (RAW_GROUP,))

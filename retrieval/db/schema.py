@@ -1,0 +1,102 @@
+"""One schema, written for both backends, and the migrations that bring an older database forward.
+
+SQLite databases have existed since version 1 and climb one script at a time (`PRAGMA user_version`
+counts). PostgreSQL support starts at version 3: a new PostgreSQL database is made at the current
+version in one script, and later versions add a script to both lists (`schema_version` counts there).
+`tests/test_schema.py` checks that both backends end with the same tables and columns.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SCHEMA_VERSION", "SQLITE_MIGRATIONS", "POSTGRES_CREATE", "POSTGRES_MIGRATIONS", "POSTGRES_FIRST"]
+
+SCHEMA_VERSION = 3
+
+# Each entry migrates from version i to i + 1; the first one creates the schema.
+SQLITE_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, file TEXT NOT NULL, title TEXT NOT NULL,
+        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL,
+        layout BLOB NOT NULL);  -- paragraphs and sentences packed (see store._pack), for a fast start-up
+    CREATE TABLE paragraphs (
+        doc INTEGER NOT NULL REFERENCES documents(row), number INTEGER NOT NULL,
+        start INTEGER NOT NULL, "end" INTEGER NOT NULL, PRIMARY KEY (doc, number)) WITHOUT ROWID;
+    CREATE TABLE sentences (
+        position INTEGER PRIMARY KEY, doc INTEGER NOT NULL, paragraph INTEGER NOT NULL,
+        number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    CREATE TABLE index_chunks (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);  -- the serialised index, in pieces
+    CREATE TABLE sentence_table (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_id INTEGER NOT NULL, user_hash TEXT NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
+    CREATE INDEX questions_ts ON questions (ts);
+    CREATE INDEX questions_user ON questions (user_hash);
+    CREATE TABLE feedback (
+        question_id INTEGER NOT NULL, user_hash TEXT NOT NULL, value INTEGER NOT NULL, ts REAL NOT NULL,
+        PRIMARY KEY (question_id, user_hash));
+    CREATE TABLE chat_settings (
+        chat_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_id, key));
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    """,
+    # 2: no raw chat id (private chat ids are user ids): keyed pseudonyms instead, under a key kept outside
+    # the database; the salt once stored here is deleted, which leaves older rows linked to nobody.
+    """
+    ALTER TABLE questions RENAME TO questions_v1;
+    CREATE TABLE questions (
+        id INTEGER PRIMARY KEY, ts REAL NOT NULL, chat_hash TEXT NOT NULL, user_hash TEXT NOT NULL,
+        question TEXT NOT NULL, answered INTEGER NOT NULL, top_doc TEXT, latency_ms REAL NOT NULL);
+    INSERT INTO questions SELECT id, ts, '', user_hash, question, answered, top_doc, latency_ms FROM questions_v1;
+    DROP TABLE questions_v1;
+    CREATE INDEX questions_ts ON questions (ts);
+    CREATE INDEX questions_user ON questions (user_hash);
+    ALTER TABLE chat_settings RENAME TO chat_settings_v1;
+    CREATE TABLE chat_settings (
+        chat_hash TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_hash, key));
+    DELETE FROM secrets;
+    """,
+    # 3: the corpus's own files, so that a process on another machine (a replica) can serve, change and
+    # rebuild the same corpus: each file's bytes, their hash and modification time (see retrieval/mirror.py).
+    """
+    CREATE TABLE corpus_files (
+        name TEXT PRIMARY KEY, data BLOB NOT NULL, sha256 TEXT NOT NULL, mtime_ns INTEGER NOT NULL);
+    """,
+]
+assert len(SQLITE_MIGRATIONS) == SCHEMA_VERSION
+
+POSTGRES_FIRST = 3  # the first version a PostgreSQL database can have
+
+# The current schema in PostgreSQL's types (BLOB is BYTEA; ids, positions and times are 64-bit).
+POSTGRES_CREATE = """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        row BIGINT PRIMARY KEY, id TEXT NOT NULL UNIQUE, file TEXT NOT NULL, title TEXT NOT NULL,
+        source TEXT, date TEXT, url TEXT, text TEXT NOT NULL, layout BYTEA NOT NULL);
+    CREATE TABLE paragraphs (
+        doc BIGINT NOT NULL REFERENCES documents(row), number INTEGER NOT NULL,
+        start INTEGER NOT NULL, "end" INTEGER NOT NULL, PRIMARY KEY (doc, number));
+    CREATE TABLE sentences (
+        position BIGINT PRIMARY KEY, doc BIGINT NOT NULL, paragraph INTEGER NOT NULL,
+        number INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    CREATE TABLE index_chunks (seq BIGINT PRIMARY KEY, data BYTEA NOT NULL);
+    CREATE TABLE sentence_table (id INTEGER PRIMARY KEY CHECK (id = 1), data BYTEA NOT NULL);
+    CREATE TABLE questions (
+        id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, ts DOUBLE PRECISION NOT NULL,
+        chat_hash TEXT NOT NULL, user_hash TEXT NOT NULL, question TEXT NOT NULL, answered INTEGER NOT NULL,
+        top_doc TEXT, latency_ms DOUBLE PRECISION NOT NULL);
+    CREATE INDEX questions_ts ON questions (ts);
+    CREATE INDEX questions_user ON questions (user_hash);
+    CREATE TABLE feedback (
+        question_id BIGINT NOT NULL, user_hash TEXT NOT NULL, value INTEGER NOT NULL, ts DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (question_id, user_hash));
+    CREATE TABLE chat_settings (
+        chat_hash TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chat_hash, key));
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
+    CREATE TABLE corpus_files (
+        name TEXT PRIMARY KEY, data BYTEA NOT NULL, sha256 TEXT NOT NULL, mtime_ns BIGINT NOT NULL);
+"""
+
+# From version i to i + 1, for i >= POSTGRES_FIRST (none yet).
+POSTGRES_MIGRATIONS: dict[int, str] = {}
+assert set(POSTGRES_MIGRATIONS) == set(range(POSTGRES_FIRST, SCHEMA_VERSION))
