@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.postgres import postgres_server, postgres_url, store_url  # noqa: F401 - fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 # The suite runs on words alone unless a test turns meaning on: embedding every corpus a test builds
