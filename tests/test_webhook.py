@@ -333,3 +333,96 @@ async def test_two_replicas_set_the_webhook_once_and_both_answer(replicas, botap
     two.stop.set()
     await asyncio.wait_for(two.task, 30)
     assert api.calls_to("deleteWebhook") == [] and api.webhook["url"] == first[2]
+
+
+# ---------------------------------------------------------------------------
+# Graceful shutdown
+
+
+class Gate:
+    """A handler for «بطيء» that signals it has started, waits to be released, then replies."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def handle(self, update: Update, context: Any) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await update.message.reply_text("انتهيت")
+        raise ApplicationHandlerStop
+
+    def install(self, application: Application) -> None:
+        application.add_handler(MessageHandler(filters.Regex("^بطيء"), self.handle), group=-50)
+
+
+async def test_shutdown_finishes_the_update_in_flight_and_turns_away_late_ones(replicas, botapi_server, caplog):  # noqa: F811
+    caplog.set_level(logging.INFO)
+    prepare, start = replicas
+    api = botapi_server
+    prepared = await prepare()
+    gate = Gate()
+    gate.install(prepared[0])
+    replica = start(prepared)
+    await replica.wait_ready()
+    await api.wait_for_async(method="setWebhook", timeout=10)
+    since = api.mark()
+    api.send_text(api.private(USER), USER, "بطيء من فضلك")  # Telegram posts it to the replica
+    await asyncio.wait_for(gate.entered.wait(), 10)
+    replica.stop.set()  # what SIGTERM does
+    await until(lambda: "shutting down" in caplog.text)
+    response = await replica.health()  # the balancer stops sending at once
+    assert response.status_code == 503 and response.json() == {"ready": False, "reason": "shutting down"}
+    late = api.send_text(api.private(USER), USER, QUESTION, deliver=False)
+    async with httpx.AsyncClient() as client:
+        refused = await client.post(f"http://127.0.0.1:{replica.port}/hook", json={"update_id": 424242, "message": late},
+                                    headers={SECRET_HEADER: api.webhook["secret_token"]})
+    assert refused.status_code == 503  # Telegram retries it, on another replica
+    assert not replica.task.done()  # the update in flight holds the shutdown
+    gate.release.set()
+    await asyncio.wait_for(replica.task, 30)
+    replies = [c for c in api.calls_to("sendMessage") if c.index >= since]
+    assert [(c.ok, c.text) for c in replies] == [(True, "انتهيت")]  # the slow one's reply, and no answer to the late one
+    assert api.calls_to("deleteWebhook") == []
+
+
+async def test_a_stuck_update_cannot_hold_the_shutdown_for_ever(replicas, botapi_server, caplog):  # noqa: F811
+    caplog.set_level(logging.WARNING)
+    prepare, start = replicas
+    api = botapi_server
+    prepared = await prepare()
+    gate = Gate()  # never released
+    gate.install(prepared[0])
+    replica = start(prepared, shutdown_seconds=0.5)
+    await replica.wait_ready()
+    await api.wait_for_async(method="setWebhook", timeout=10)
+    api.send_text(api.private(USER), USER, "بطيء جدًا")
+    await asyncio.wait_for(gate.entered.wait(), 10)
+    replica.stop.set()
+    await asyncio.wait_for(replica.task, 30)  # returns, though the handler never finished
+    assert "still being handled" in caplog.text
+    gate.release.set()
+
+
+async def test_a_replica_with_no_set_webhook_never_touches_the_registration(replicas, botapi_server, caplog):  # noqa: F811
+    """And when the registration carries another secret (Telegram reports 403s), a replica that may
+    register sets it again, after which the update refused so far is answered."""
+    caplog.set_level(logging.INFO)
+    prepare, start = replicas
+    api = botapi_server
+    passive = await prepare()
+    url = passive[2]
+    async with Bot(api.token, base_url=api.base_url) as bot:  # registered earlier, with an old secret
+        await bot.set_webhook(url, secret_token="an-old-secret", allowed_updates=ALLOWED)
+    since = api.mark()
+    replica = start(passive, set_webhook=False)
+    await replica.wait_ready()
+    message = api.send_text(api.private(USER), USER, QUESTION)
+    await until(lambda: any(d["status"] == 403 for d in api.webhook_deliveries))
+    assert [c.method for c in api.sent[since:] if "webhook" in c.method.lower()] == []
+    assert "leaving the webhook registration to the other replicas" in caplog.text
+    start(await prepare(url=url))  # a replica that may register: Telegram's recent 403 says the secret differs
+    reply = await api.wait_for_async(lambda c: (c.params.get("reply_parameters") or {}).get("message_id")
+                                     == message["message_id"], method="sendMessage", since=since, timeout=20)
+    assert "لافروف" in reply.text
+    assert len(api.calls_to("setWebhook")) == 2 and api.webhook["secret_token"] == derive_secret(api.token)
