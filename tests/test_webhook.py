@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -426,3 +430,32 @@ async def test_a_replica_with_no_set_webhook_never_touches_the_registration(repl
                                      == message["message_id"], method="sendMessage", since=since, timeout=20)
     assert "لافروف" in reply.text
     assert len(api.calls_to("setWebhook")) == 2 and api.webhook["secret_token"] == derive_secret(api.token)
+
+
+def test_the_serve_process_in_webhook_mode_stops_on_sigterm_without_deleting_the_webhook(
+        botapi_server_strict, tmp_path: Path, corpus_dir: Path):  # noqa: F811
+    """`sanad serve --webhook` as an operator runs it: answers, then SIGTERM ends it with exit code 0,
+    the webhook still registered, and neither the token nor the derived secret in its output."""
+    api = botapi_server_strict
+    port = closed_port()
+    url = f"http://127.0.0.1:{port}/hook"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url, "SANAD_WEBHOOK_LISTEN": "127.0.0.1",
+           "SANAD_DB": str(tmp_path / "p.sqlite3"), "SANAD_CORPUS": str(corpus_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--webhook", url, "--port", str(port)],
+                            cwd=Path(__file__).resolve().parent.parent, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        api.wait_for(method="setWebhook", timeout=30)
+        since = api.mark()
+        api.send_text(api.private(USER), USER, QUESTION)
+        api.wait_for(method="sendMessage", chat_id=USER, since=since, timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "shutting down" in err and "set the webhook to" in err
+    assert api.token not in out + err and derive_secret(api.token) not in out + err
+    assert api.calls_to("deleteWebhook") == [] and api.webhook["url"] == url
