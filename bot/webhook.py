@@ -102,7 +102,7 @@ class WebhookServer:
         try:
             self._sockets = tornado.netutil.bind_sockets(port, address=listen)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen for the webhook on {listen}:{port}: {exc.strerror}") from None
+            raise OSError(f"cannot listen for the webhook on {listen}:{port}: {exc.strerror}") from None
         self._http = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=MAX_BODY_BYTES)
         self._http.add_sockets(self._sockets)
 
@@ -184,6 +184,11 @@ class _HealthHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json")
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(body))
+
+    def head(self) -> None:
+        """HEAD /healthz: the same status, for balancers that probe with HEAD."""
+        self.set_status(self.server.health()[0])
+        self.finish()
 
 
 # ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -156,9 +157,11 @@ async def test_health_is_200_with_a_corpus_then_503_once_shutting_down(hooked, e
     info = engine.info()
     assert response.status_code == 200 and info.sentences > 0
     assert response.json() == {"ready": True, "documents": info.documents, "sentences": info.sentences}
+    assert (await hooked.client.head("/healthz")).status_code == 200
     hooked.server.begin_shutdown()
     response = await hooked.client.get("/healthz")
     assert response.status_code == 503 and response.json()["ready"] is False
+    assert (await hooked.client.head("/healthz")).status_code == 503
     # a late post is turned away (Telegram retries it elsewhere) and never handled
     assert await hooked.post(hooked.update(QUESTION)) == 503
     assert hooked.seen == []
@@ -459,3 +462,14 @@ def test_the_serve_process_in_webhook_mode_stops_on_sigterm_without_deleting_the
     assert "shutting down" in err and "set the webhook to" in err
     assert api.token not in out + err and derive_secret(api.token) not in out + err
     assert api.calls_to("deleteWebhook") == [] and api.webhook["url"] == url
+
+
+async def test_a_port_in_use_is_named(botapi_server, engine):  # noqa: F811
+    application = build_application(Settings(token=botapi_server.token, api_url=botapi_server.url), engine)
+    server = WebhookServer(application, path="/hook", secret=SECRET)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(OSError, match=f"cannot listen for the webhook on 127.0.0.1:{port}"):
+            await server.start("127.0.0.1", port)
