@@ -200,13 +200,20 @@ async def test_replicas_racing_to_register_set_the_webhook_once(botapi_server_st
     api = botapi_server_strict
     caplog.set_level(logging.INFO)
     pauses: list[str] = []
-    monkeypatch.setattr(webhook, "pause", _second_waits_for_the_first(api, pauses))
+    second_waits = _second_waits_for_the_first(api, pauses)
+
+    async def pause() -> None:  # the first to pause goes on only once the other has paused too: a true race
+        await second_waits()
+        if len(pauses) == 1:
+            await until(lambda: len(pauses) == 2)
+
+    monkeypatch.setattr(webhook, "pause", pause)
     url, secret = "http://127.0.0.1:1/hook", derive_secret(api.token)
     async with Bot(api.token, base_url=api.base_url) as one, Bot(api.token, base_url=api.base_url) as two:
         results = await asyncio.gather(register_webhook(one, url, secret, ALLOWED),
                                        register_webhook(two, url, secret, ALLOWED))
         assert sorted(results) == [False, True]
-        assert len(pauses) == 2  # both first found it unset: the race happened, and the second look settled it
+        assert len(pauses) == 2  # both found it unset at first: the second look settled it
         assert await register_webhook(one, url, secret, ALLOWED) is False  # a later start leaves it too
     assert len(api.calls_to("setWebhook")) == 1
     assert api.webhook["url"] == url and api.webhook["secret_token"] == secret
