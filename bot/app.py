@@ -134,8 +134,9 @@ def build_application(
 ) -> Application:
     """The PTB Application wired to the engine, with every handler registered.
 
-    `serve` calls on_startup and on_shutdown itself (it drives the updater, not run_polling), so they
-    are not registered as post_init / post_shutdown, which only run_polling and run_webhook call.
+    `serve` calls on_startup and on_shutdown itself (it runs polling or its own webhook server, not
+    run_polling), so they are not registered as post_init / post_shutdown, which only run_polling and
+    run_webhook call.
     """
     builder = (
         ApplicationBuilder()
