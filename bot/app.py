@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 import signal
 import sys
-from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -41,6 +38,7 @@ from bot.paths import provide_corpus
 from bot.ratelimit import RateLimiter, Verdict
 from bot.seams import EngineSeam
 from bot.settings import Settings, SettingsError
+from bot.webhook import DEFAULT_PORT, HEALTH_PATH, WebhookServer, register_webhook, webhook_path, webhook_secret
 from retrieval import ReloadError, StoreError
 
 log = logging.getLogger(__name__)
@@ -71,6 +69,7 @@ ADMIN_COMMANDS = [
 
 
 CONCURRENT_UPDATES = 32
+SHUTDOWN_SECONDS = 25.0  # webhook mode: how long updates already taken may still run after SIGTERM
 
 
 class AnotherInstanceRunning(RuntimeError):
@@ -135,8 +134,9 @@ def build_application(
 ) -> Application:
     """The PTB Application wired to the engine, with every handler registered.
 
-    `serve` calls on_startup and on_shutdown itself (it drives the updater, not run_polling), so they
-    are not registered as post_init / post_shutdown, which only run_polling and run_webhook call.
+    `serve` calls on_startup and on_shutdown itself (it runs polling or its own webhook server, not
+    run_polling), so they are not registered as post_init / post_shutdown, which only run_polling and
+    run_webhook call.
     """
     builder = (
         ApplicationBuilder()
@@ -268,25 +268,18 @@ async def serve(
     *,
     webhook_url: str | None = None,
     port: int | None = None,
+    set_webhook: bool = True,
     stop_event: asyncio.Event | None = None,
     install_signal_handlers: bool = True,
     probe_seconds: float = PROBE_SECONDS,
+    shutdown_seconds: float = SHUTDOWN_SECONDS,
 ) -> None:
     """Run until SIGINT/SIGTERM (or stop_event), then shut down gracefully; first, when polling, make sure no
-    other instance polls with this token (AnotherInstanceRunning), for `probe_seconds`."""
+    other instance polls with this token (AnotherInstanceRunning), for `probe_seconds`. With a webhook,
+    `set_webhook=False` leaves the registration to other replicas, and the updates already taken are
+    finished within `shutdown_seconds` of the signal."""
     settings: Settings = application.bot_data.state.settings
     stop = stop_event or asyncio.Event()
-    conflicts = RateLimiter(1, 60.0)  # a log line a minute
-
-    def on_polling_error(exc: TelegramError) -> None:
-        if isinstance(exc, Conflict):  # a newcomer's probe, or a rival: this instance keeps serving
-            if conflicts.check("conflict") is Verdict.ALLOW:
-                log.warning(
-                    "another process polled with this bot token (%s); this instance keeps serving", exc.message
-                )
-            return
-        log.warning("polling error: %s: %s", exc.__class__.__name__, exc.message)
-
     loop = asyncio.get_running_loop()
     installed: list[int] = []
     if install_signal_handlers:
@@ -306,52 +299,97 @@ async def serve(
                 )
             await on_startup(application)
             try:
-                await _start_updates(application, settings, webhook_url, port, on_polling_error)
-                await application.start()
-                await stop.wait()
-                log.info("shutting down")
+                if webhook_url:
+                    await _serve_webhook(application, settings, webhook_url, port or DEFAULT_PORT, set_webhook,
+                                         stop, shutdown_seconds)
+                else:
+                    await _serve_polling(application, stop)
             finally:
-                if application.updater is not None and application.updater.running:
-                    await application.updater.stop()
-                if application.running:
-                    await application.stop()
                 await on_shutdown(application)
     finally:
         for sig in installed:
             loop.remove_signal_handler(sig)
 
 
-async def _start_updates(
+async def _serve_polling(application: Application, stop: asyncio.Event) -> None:
+    """Long polling until `stop`; then the updater stops fetching and the application finishes what it has."""
+    conflicts = RateLimiter(1, 60.0)  # a log line a minute
+
+    def on_polling_error(exc: TelegramError) -> None:
+        if isinstance(exc, Conflict):  # a newcomer's probe, or a rival: this instance keeps serving
+            if conflicts.check("conflict") is Verdict.ALLOW:
+                log.warning(
+                    "another process polled with this bot token (%s); this instance keeps serving", exc.message
+                )
+            return
+        log.warning("polling error: %s: %s", exc.__class__.__name__, exc.message)
+
+    try:
+        await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error)
+        log.info("polling for updates as @%s", application.bot.username)
+        await application.start()
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+
+
+async def _serve_webhook(
     application: Application,
     settings: Settings,
-    webhook_url: str | None,
-    port: int | None,
-    on_polling_error: Callable[[TelegramError], None],
+    webhook_url: str,
+    port: int,
+    set_webhook: bool,
+    stop: asyncio.Event,
+    shutdown_seconds: float,
 ) -> None:
-    """Start receiving updates by webhook (with a secret token) or by long polling."""
-    if webhook_url:
-        secret = settings.webhook_secret or secrets.token_urlsafe(32)
-        await application.updater.start_webhook(
-            listen=settings.webhook_listen,
-            port=port or 8443,
-            url_path=urlsplit(webhook_url).path.lstrip("/"),
-            webhook_url=webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
-        log.info("webhook mode on port %s", port or 8443)
-    else:
-        await application.updater.start_polling(
-            allowed_updates=ALLOWED_UPDATES, error_callback=on_polling_error
-        )
-        log.info("polling for updates as @%s", application.bot.username)
+    """Our webhook server until `stop`; then /healthz and late posts get 503 at once, the updates already
+    taken are finished (within `shutdown_seconds`), and only then does the server close. The webhook is
+    never deleted: the other replicas still serve it."""
+    secret = webhook_secret(settings)
+    protect_token(secret)
+    server = WebhookServer(application, path=webhook_path(webhook_url), secret=secret)
+    await application.start()
+    try:
+        await server.start(settings.webhook_listen, port)
+        log.info("webhook server on %s:%s, health check at %s", settings.webhook_listen, server.port, HEALTH_PATH)
+        if set_webhook:
+            await register_webhook(application.bot, webhook_url, secret, ALLOWED_UPDATES)
+        else:
+            log.info("leaving the webhook registration to the other replicas (--no-set-webhook)")
+        await stop.wait()
+        log.info("shutting down")
+    finally:
+        server.begin_shutdown()
+        await _finish_updates(application, shutdown_seconds)
+        await server.stop()
 
 
-async def run(settings: Settings, *, webhook_url: str | None = None, port: int | None = None) -> None:
+async def _finish_updates(application: Application, deadline: float) -> None:
+    """Stop the application, which first runs every update already queued or in flight to completion
+    (PTB's Application.stop() puts a stop marker at the end of the update queue, waits until the queue
+    is done, then for the tasks made with create_task, such as block=False handlers); give up after
+    `deadline` seconds, so a stuck handler cannot hold the shutdown for ever."""
+    if not application.running:
+        return
+    try:
+        await asyncio.wait_for(application.stop(), deadline)
+    except TimeoutError:
+        log.warning("updates were still being handled %s s after the shutdown began; they are abandoned",
+                    deadline)
+
+
+async def run(settings: Settings, *, webhook_url: str | None = None, port: int | None = None,
+              set_webhook: bool = True) -> None:
     """Open the engine on the configured corpus and serve Telegram until stopped."""
     from retrieval import Engine
 
     settings.require_token()
+    if webhook_url:
+        webhook_path(webhook_url)  # a URL Telegram would refuse is named before the corpus is loaded
     configure_logging(settings)
     provide_corpus(settings.corpus_dir)
     engine = await Engine.open(settings.database, settings.corpus_dir, vectors="background",
@@ -359,7 +397,7 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
     follower = asyncio.create_task(engine.follow(), name="sanad-follow-corpus")  # serve what other replicas save
     try:
         application = build_application(settings, engine)
-        await serve(application, webhook_url=webhook_url, port=port)
+        await serve(application, webhook_url=webhook_url, port=port, set_webhook=set_webhook)
     finally:
         follower.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -367,10 +405,11 @@ async def run(settings: Settings, *, webhook_url: str | None = None, port: int |
         await engine.close()
 
 
-def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | None = None) -> int:
+def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | None = None,
+            set_webhook: bool = True) -> int:
     """Synchronous entry point for `sanad serve`; returns the process exit code."""
     try:
-        asyncio.run(run(settings, webhook_url=webhook_url, port=port))
+        asyncio.run(run(settings, webhook_url=webhook_url, port=port, set_webhook=set_webhook))
     except SettingsError as exc:
         print(f"sanad: {exc}", file=sys.stderr)
         return 2
@@ -384,6 +423,9 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
         print(f"sanad: cannot reach the Telegram Bot API at {settings.api_url} ({exc.message}). "
               "Check the network and TELEGRAM_API_URL.", file=sys.stderr)
         return 1
+    except TelegramError as exc:  # at start-up: e.g. setWebhook refused the URL
+        print(f"sanad: Telegram refused a start-up call: {exc.message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except (StoreError, ReloadError) as exc:  # the database or the corpus: the message says what to do
@@ -395,7 +437,7 @@ def run_bot(settings: Settings, *, webhook_url: str | None = None, port: int | N
     return 0
 
 
-def main(*, webhook_url: str | None = None, port: int | None = None) -> int:
+def main(*, webhook_url: str | None = None, port: int | None = None, set_webhook: bool = True) -> int:
     """`sanad serve`: settings from config/sanad.toml and the environment, then run the bot."""
     from bot.settings import load_settings
 
@@ -404,4 +446,4 @@ def main(*, webhook_url: str | None = None, port: int | None = None) -> int:
     except SettingsError as exc:
         print(f"sanad: {exc}", file=sys.stderr)
         return 2
-    return run_bot(settings, webhook_url=webhook_url, port=port)
+    return run_bot(settings, webhook_url=webhook_url, port=port, set_webhook=set_webhook)

@@ -6,7 +6,7 @@
     sanad add PATH|URL                        add a file (.txt .jsonl .pdf .docx .html) or a fetched web page
     sanad eval FILE [--compare] [--json]      quality figures beside off-the-shelf BM25 set-ups
     sanad bench [...]                         speed figures beside rank-bm25, bm25s and SQLite FTS5
-    sanad serve [--webhook URL --port N]      run the Telegram bot
+    sanad serve [--webhook URL --port N [--no-set-webhook]]   run the Telegram bot
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def cmd_bench(argv: list[str]) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app import main as serve_main
 
-    return serve_main(webhook_url=args.webhook, port=args.port) or 0
+    return serve_main(webhook_url=args.webhook, port=args.port, set_webhook=not args.no_set_webhook) or 0
 
 
 def _positive(value: str) -> int:
@@ -329,6 +329,14 @@ def _positive(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _port(value: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    number = _positive(value)
+    if number > 65535:
+        raise argparse.ArgumentTypeError(f"a port is at most 65535, got {number}")
     return number
 
 
@@ -360,8 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("bench", help="speed figures (see `sanad bench --help`)")
     p = sub.add_parser("serve", help="run the Telegram bot (long polling, or --webhook)")
     p.add_argument("--webhook", metavar="URL", help="public HTTPS URL Telegram should post updates to")
-    p.add_argument("--port", type=int, help="local port of the webhook server")
+    p.add_argument("--port", type=_port, help="local port of the webhook server (default 8443)")
+    p.add_argument("--no-set-webhook", action="store_true",
+                   help="with --webhook: never register the webhook with Telegram (other replicas do)")
     args = parser.parse_args(argv)
+    if args.command == "serve" and not args.webhook and (args.no_set_webhook or args.port):
+        p.error("--port and --no-set-webhook only apply with --webhook URL")
     if args.command == "serve":
         return cmd_serve(args)
     handler = {"ask": cmd_ask, "chat": cmd_chat, "index": cmd_index, "add": cmd_add, "eval": cmd_eval}[args.command]

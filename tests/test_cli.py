@@ -146,6 +146,18 @@ def test_serve_without_a_reachable_bot_api_says_so(env):
     assert out.returncode == 1 and "cannot reach the Telegram Bot API" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("args, expected", [
+    (["--no-set-webhook"], "only apply with --webhook"),
+    (["--port", "8443"], "only apply with --webhook"),
+    (["--webhook", "https://bot.example.org/sanad", "--port", "70000"], "at most 65535"),
+    (["--webhook", "bot.example.org/sanad"], "--webhook must be a full https:// URL"),
+    (["--webhook", "https://bot.example.org/healthz"], "health check"),
+])
+def test_serve_names_bad_webhook_options(env, args, expected):
+    out = sanad("serve", *args, env={**env, "TELEGRAM_BOT_TOKEN": "123:abc"})
+    assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr
+
+
 def test_unanswerable_question_says_so(env):
     out = sanad("ask", "كيف أتعلم البرمجة بلغة بايثون؟", env=env)
     assert "لم أجد" in out.stdout and "تتناول المصادر" in out.stdout

@@ -20,6 +20,7 @@ from bot import texts
 from bot.app import AnotherInstanceRunning, build_application, configure_logging, serve
 from bot.instance import PROBE_SECONDS
 from bot.settings import Settings
+from bot.webhook import derive_secret
 from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
 from botapi_server import BotAPIServer, Call
 from retrieval import Engine
@@ -360,7 +361,7 @@ async def test_webhook_mode_with_secret_token(botapi_server_strict, tmp_path: Pa
                                      port=port, stop_event=stop, install_signal_handlers=False))
     try:
         hook = await server.wait_for_async(method="setWebhook", timeout=10)
-        assert hook.params.get("secret_token")
+        assert hook.params.get("secret_token") == derive_secret(server.token)  # no SANAD_WEBHOOK_SECRET: derived
         since = server.mark()
         msg = server.send_text(server.private(USER), USER, QUESTION)
         reply = await server.wait_for_async(method="sendMessage", chat_id=USER, since=since, timeout=10)
@@ -369,6 +370,7 @@ async def test_webhook_mode_with_secret_token(botapi_server_strict, tmp_path: Pa
         stop.set()
         await asyncio.wait_for(task, 15)
         await engine.close()
+    assert server.calls_to("deleteWebhook") == []  # other replicas may still serve it
 
 
 def test_serve_process_stops_gracefully_on_sigterm(botapi_server_strict, tmp_path: Path, corpus_dir: Path) -> None:  # noqa: F811
