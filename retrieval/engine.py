@@ -373,12 +373,6 @@ class Engine:
         if len(data) > max_bytes:
             raise UploadError(f"file too large ({len(data)} bytes, limit {max_bytes})")
         ids = await asyncio.to_thread(_check_upload, name, data, url)  # parsing a 2 MB upload would hold the loop
-        taken = {d.id: d.file for d in self._snapshot.documents}
-        if name in taken.values() or (self.corpus_dir / name).exists():
-            raise _name_taken(name)
-        if clash := next((i for i in ids if i in taken), None):
-            raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
-
         meta_path = self.corpus_dir / METADATA_FILE
         meta_before: list[bytes | None] = []
 
@@ -390,12 +384,18 @@ class Engine:
                 _put(meta_path, (meta_before[0] or b"") + _metadata_entry(name, {"url": url}))
             return data
 
-        try:
-            return await self._replace_file(self.corpus_dir / name, new_file)
-        except ReloadError:
-            if meta_before:
-                await asyncio.to_thread(_put, meta_path, meta_before[0])
-            raise
+        async with self._exclusive():  # checked against the newest corpus, whichever process saved it
+            taken = {d.id: d.file for d in self._snapshot.documents}
+            if name in taken.values() or (self.corpus_dir / name).exists():
+                raise _name_taken(name)
+            if clash := next((i for i in ids if i in taken), None):
+                raise UploadError(f"document id {clash} is already used by {taken[clash]}: give it another id")
+            try:
+                return await self._change_file(self.corpus_dir / name, new_file)
+            except ReloadError:
+                if meta_before:
+                    await asyncio.to_thread(_put, meta_path, meta_before[0])
+                raise
 
     async def add_url(self, url: str, *, max_bytes: int, timeout: float = 20.0) -> tuple[str, BuildReport]:
         """Fetch a web page (or PDF, Word file) and add it as `add_file` does, under a free name made from
@@ -411,32 +411,33 @@ class Engine:
         """Take exactly this document out of the corpus folder (its file, or its record in a .jsonl) and reload.
 
         KeyError: no such document. ReloadError: its record cannot be found (nothing was removed)."""
-        doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
-        if doc is None:
-            raise KeyError(doc_id)
-        path = self.corpus_dir / doc.file
+        async with self._exclusive():  # a document another process added is found too
+            doc = next((d for d in self._snapshot.documents if d.id == doc_id), None)
+            if doc is None:
+                raise KeyError(doc_id)
+            path = self.corpus_dir / doc.file
 
-        def without(previous: bytes | None) -> bytes | None:
-            if path.suffix.lower() != ".jsonl" or previous is None:
-                return None
-            return _without_record(previous, doc)
+            def without(previous: bytes | None) -> bytes | None:
+                if path.suffix.lower() != ".jsonl" or previous is None:
+                    return None
+                return _without_record(previous, doc)
 
-        return await self._replace_file(path, without)
+            return await self._change_file(path, without)
 
-    async def _replace_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
-        """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back."""
+    async def _change_file(self, path: Path, change: Callable[[bytes | None], bytes | None]) -> BuildReport:
+        """Give one corpus file new content (None: delete it) and rebuild; a failed rebuild puts it back.
+        The caller holds the right to change the corpus (`_exclusive`)."""
         def read_and_change() -> bytes | None:  # in a thread: a .jsonl archive can be large
             previous = path.read_bytes() if path.exists() else None
             _put(path, change(previous))
             return previous
 
-        async with self._exclusive():
-            previous = await asyncio.to_thread(read_and_change)
-            try:
-                return await self._rebuild_and_swap()
-            except ReloadError:
-                await asyncio.to_thread(_put, path, previous)
-                raise
+        previous = await asyncio.to_thread(read_and_change)
+        try:
+            return await self._rebuild_and_swap()
+        except ReloadError:
+            await asyncio.to_thread(_put, path, previous)
+            raise
 
 
 def _name_taken(name: str) -> UploadError:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -258,3 +259,65 @@ def test_add_a_local_file_and_refusals_say_why(documents_env, tmp_path):
     assert out.returncode == 1 and "cannot be reached" in out.stderr and "Traceback" not in out.stderr
     out = sanad("add", str(tmp_path / "missing.pdf"), env=documents_env)
     assert out.returncode == 1 and "cannot read" in out.stderr
+
+
+# ------------------------------------------------------------------ several processes on one store (issue 15)
+
+SOLAR = "محطة بنبان للطاقة الشمسية\n\nتقع محطة بنبان للطاقة الشمسية في محافظة أسوان، وتزود 420 ألف منزل بالكهرباء.\n"
+SOLAR_Q = "كم منزلا تزود محطة بنبان بالكهرباء؟"
+
+
+def _store_env(store_url: str, tmp_path: Path, corpus: Path) -> dict:
+    """A process's environment on the test's store; each process has its data folder (and, on PostgreSQL,
+    its corpus folder) of its own, as replicas on two machines would, sharing only the id key file."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SANAD_DB", "SANAD_DATABASE_URL")}
+    env.update(SANAD_CORPUS=str(corpus), SANAD_KEY_FILE=str(tmp_path / "id.key"), NO_COLOR="1",
+               XDG_DATA_HOME=str(corpus.parent / "data"))
+    env["SANAD_DATABASE_URL" if store_url.startswith("postgresql://") else "SANAD_DB"] = store_url
+    return env
+
+
+def test_a_running_ask_answers_from_a_document_another_process_added(store_url, tmp_path, corpus_dir):
+    """The issue's check: `sanad ask --json -` keeps running; `sanad add` in another process (on PostgreSQL,
+    from another corpus folder: another machine) adds a document; the next question is answered from it."""
+    reader_dir = corpus_dir
+    if store_url.startswith("postgresql://"):
+        (tmp_path / "reader").mkdir()
+        reader_dir = tmp_path / "reader" / "corpus"
+        shutil.copytree(corpus_dir, reader_dir)
+    reader = subprocess.Popen([sys.executable, "-m", "bot.cli", "ask", "--json", "-"], cwd=ROOT, text=True,
+                              env=_store_env(store_url, tmp_path, reader_dir), stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        reader.stdin.write(SOLAR_Q + "\n")
+        reader.stdin.flush()
+        assert json.loads(reader.stdout.readline())["answered"] is False
+        new = tmp_path / "solar.txt"
+        new.write_text(SOLAR, encoding="utf-8")
+        added = subprocess.run([sys.executable, "-m", "bot.cli", "add", str(new)], cwd=ROOT, text=True,
+                               env=_store_env(store_url, tmp_path, corpus_dir), capture_output=True)
+        assert added.returncode == 0, added.stderr
+        reader.stdin.write(SOLAR_Q + "\n")
+        reader.stdin.flush()
+        answer = json.loads(reader.stdout.readline())
+        assert answer["answered"] and "420" in answer["results"][0]["text"]
+        assert answer["results"][0]["doc"]["file"] == "solar.txt"
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+        reader.stdout.close()
+    assert "saved by another process" in reader.stderr.read()
+    reader.stderr.close()
+
+
+def test_on_postgresql_index_and_ask_create_no_sqlite_file(postgres_url, tmp_path, corpus_dir):
+    env = _store_env(postgres_url, tmp_path, corpus_dir)
+    indexed = subprocess.run([sys.executable, "-m", "bot.cli", "index"], cwd=ROOT, env=env, text=True,
+                             capture_output=True)
+    assert indexed.returncode == 0, indexed.stderr
+    assert "database: postgresql://" in indexed.stdout
+    asked = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", "كم جنديا أرسلت كوريا الشمالية إلى روسيا؟"],
+                           cwd=ROOT, env=env, text=True, capture_output=True)
+    assert asked.returncode == 0 and json.loads(asked.stdout)["answered"], asked.stderr
+    made = [p for p in tmp_path.rglob("*") if p.suffix.startswith(".sqlite") or p.name.endswith(("-wal", "-shm"))]
+    assert made == []

@@ -15,6 +15,11 @@ from retrieval.db.schema import SQLITE_MIGRATIONS
 from tests.conftest import SEEDS
 
 
+def _open(store_url, tmp_path):
+    """A store on the test's backend (a PostgreSQL store needs its id key file named)."""
+    return Store.open(store_url, key_file=tmp_path / "id.key")
+
+
 async def test_schema_is_created_versioned_and_in_wal_mode(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
     await store.close()
@@ -39,9 +44,9 @@ async def test_an_unusable_file_gives_a_store_error(tmp_path):
         await Store.open(path)
 
 
-async def test_corpus_round_trip(tmp_path):
+async def test_corpus_round_trip(store_url, tmp_path):
     docs = load_corpus(SEEDS).documents
-    store = await Store.open(tmp_path / "db.sqlite3")
+    store = await _open(store_url, tmp_path)
     await store.save_corpus("fp1", "/corpus", docs, b"blob", b"table")
     stored = await store.load_corpus()
     await store.close()
@@ -50,12 +55,12 @@ async def test_corpus_round_trip(tmp_path):
     assert stored.documents == docs
 
 
-async def test_pages_survive_the_round_trip_and_a_layout_without_pages_still_reads(tmp_path):
+async def test_pages_survive_the_round_trip_and_a_layout_without_pages_still_reads(store_url, tmp_path):
     from tests.documents_corpus import FOLDER
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "report.pdf").write_bytes((FOLDER / "report.pdf").read_bytes())
     docs = load_corpus(SEEDS).documents[:2] + load_corpus(tmp_path / "c").documents
-    store = await Store.open(tmp_path / "db.sqlite3")
+    store = await _open(store_url, tmp_path)
     await store.save_corpus("fp", "/c", docs, b"blob", b"table")
     stored = (await store.load_corpus()).documents
     await store.close()
@@ -67,9 +72,9 @@ async def test_pages_survive_the_round_trip_and_a_layout_without_pages_still_rea
     assert all(p.page is None for p in store_module._unpack(old))
 
 
-async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
+async def test_a_failed_save_leaves_the_previous_corpus(store_url, tmp_path):
     docs = load_corpus(SEEDS).documents
-    store = await Store.open(tmp_path / "db.sqlite3")
+    store = await _open(store_url, tmp_path)
     await store.save_corpus("old", "/c", docs[:2], b"old", b"t")
 
     def broken():
@@ -87,8 +92,8 @@ async def test_a_failed_save_leaves_the_previous_corpus(tmp_path):
     assert stored.fingerprint == "old" and len(stored.documents) == 2
 
 
-async def test_question_log_stats_and_feedback(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_question_log_stats_and_feedback(store_url, tmp_path):
+    store = await _open(store_url, tmp_path)
     q1 = await store.log_question(chat_id=1, user_hash="u1", question="س1", answered=True, top_doc="d", latency_ms=2)
     await store.log_question(chat_id=1, user_hash="u1", question="س1", answered=True, top_doc="d", latency_ms=4)
     await store.log_question(chat_id=2, user_hash="u2", question="س2", answered=False, top_doc=None, latency_ms=6)
@@ -105,21 +110,21 @@ async def test_question_log_stats_and_feedback(tmp_path):
     await store.close()
 
 
-async def test_forget_user_and_retention(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_forget_user_and_retention(store_url, tmp_path):
+    store = await _open(store_url, tmp_path)
     q = await store.log_question(chat_id=1, user_hash="u1", question="س", answered=True, top_doc=None, latency_ms=1)
     await store.add_feedback(q, "u1", 1)
     await store.log_question(chat_id=1, user_hash="u2", question="س", answered=True, top_doc=None, latency_ms=1)
     assert await store.forget_user("u1") == 1
     assert (await store.stats()).questions_total == 1 and (await store.stats()).feedback_up == 0
-    await store._db.execute("UPDATE questions SET ts = ?", (time.time() - 40 * 86400,))
+    await store._db.execute("UPDATE questions SET ts = ?", (time.time() - 40 * 86400,))  # (SQL of both backends)
     assert await store.purge_older_than(30) == 1
     assert (await store.stats()).questions_total == 0
     await store.close()
 
 
-async def test_chat_settings_and_secret(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_chat_settings_and_secret(store_url, tmp_path):
+    store = await _open(store_url, tmp_path)
     assert await store.get_chat_setting(5, "answer_all", "0") == "0"
     await store.set_chat_setting(5, "answer_all", "1")
     assert await store.get_chat_setting(5, "answer_all") == "1"
@@ -221,3 +226,100 @@ async def test_a_version_1_database_loses_its_raw_ids_and_salt_and_keeps_its_set
         await store.close()
     values = _all_values(path)
     assert RAW_USER not in values and RAW_GROUP not in values and b"\x00\x11\x22\x33" not in values
+
+
+# ------------------------------------------------------------------ replicas: versions, files, key, locks (both backends)
+
+
+async def test_each_saved_corpus_gets_the_next_version_and_its_builder(store_url, tmp_path):
+    docs = load_corpus(SEEDS).documents
+    store = await _open(store_url, tmp_path)
+    try:
+        assert await store.corpus_version() == 0
+        first = await store.save_corpus("fp1", "/c", docs, b"blob", b"t", built_by="host-a:/c")
+        second = await store.save_corpus("fp2", "/c", docs[:1], b"blob", b"t", built_by="host-b:/d")
+        assert (first.version, second.version) == (1, 2) and await store.corpus_version() == 2
+        stored = await store.load_corpus()
+        assert (stored.version, stored.built_by, len(stored.documents)) == (2, "host-b:/d", 1)
+    finally:
+        await store.close()
+
+
+async def test_corpus_files_are_kept_and_only_changed_ones_written_again(store_url, tmp_path):
+    from retrieval.store import StoredFile
+
+    def f(name, data, mtime=1):
+        import hashlib
+        return StoredFile(name, hashlib.sha256(data).hexdigest(), mtime, data)
+
+    docs = load_corpus(SEEDS).documents
+    store = await _open(store_url, tmp_path)
+    try:
+        await store.save_corpus("fp", "/c", docs, b"b", b"t", files=[f("a.txt", b"alpha"), f("sub/b.txt", b"beta")])
+        assert [(x.name, x.mtime_ns) for x in await store.stored_files()] == [("a.txt", 1), ("sub/b.txt", 1)]
+        await store.save_corpus("fp", "/c", docs, b"b", b"t", files=[f("a.txt", b"alpha", 5), f("c.txt", b"gamma")])
+        assert [(x.name, x.mtime_ns) for x in await store.stored_files()] == [("a.txt", 5), ("c.txt", 1)]
+        assert await store.file_data("c.txt") == b"gamma" and await store.file_data("sub/b.txt") is None
+    finally:
+        await store.close()
+
+
+async def test_a_replica_with_another_id_key_is_refused_on_a_shared_store(postgres_url, tmp_path):
+    await (await Store.open(postgres_url, key_file=tmp_path / "first.key")).close()
+    with pytest.raises(StoreError, match="same key file"):
+        await Store.open(postgres_url, key_file=tmp_path / "other.key")
+    with pytest.raises(StoreError, match="SANAD_KEY_FILE"):
+        await Store.open(postgres_url)  # no key file named at all
+    store = await Store.open(postgres_url, key_file=tmp_path / "first.key")  # the right one still opens
+    await store.close()
+
+
+async def test_the_rebuild_lock_is_held_across_processes_and_freed_at_the_end(store_url, tmp_path):
+    a, b = await _open(store_url, tmp_path), await _open(store_url, tmp_path)
+    try:
+        async with a.try_lock("rebuild") as got_a:
+            async with b.try_lock("rebuild") as got_b:
+                assert got_a and not got_b
+        async with b.try_lock("rebuild") as got_b:
+            assert got_b
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_lock_dies_with_its_holder(store_url, tmp_path):
+    """A replica killed mid-rebuild must not block every later one: the lock goes with its process."""
+    import subprocess
+    import sys
+    key = tmp_path / "id.key"
+    await (await Store.open(store_url, key_file=key)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import asyncio, sys\n"
+         "from retrieval import Store\n"
+         "async def main():\n"
+         f"    store = await Store.open({store_url!r}, key_file={str(key)!r})\n"
+         "    async with store.try_lock('rebuild') as got:\n"
+         "        print(got, flush=True)\n"
+         "        await asyncio.sleep(600)\n"
+         "asyncio.run(main())\n"],
+        cwd=SEEDS.parent, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "True"
+        store = await Store.open(store_url, key_file=key)
+        try:
+            async with store.try_lock("rebuild") as got:
+                assert not got
+            holder.kill()
+            holder.wait()
+            for _ in range(100):  # PostgreSQL notices the closed connection within moments
+                async with store.try_lock("rebuild") as got:
+                    if got:
+                        break
+                import asyncio
+                await asyncio.sleep(0.05)
+            assert got
+        finally:
+            await store.close()
+    finally:
+        holder.kill()
+        holder.stdout.close()

@@ -4,7 +4,8 @@ commits, so an interrupted embedding keeps what it finished; incomplete vectors 
 import numpy as np
 import pytest
 
-from retrieval.vectors import BATCH, Passages, VectorCache, embed_missing, load_vectors, passage_text, pending
+from retrieval.vectors import (BATCH, Passages, VectorCache, embed_missing, load_vectors, open_cache, passage_text,
+                               pending)
 from tests.test_stages import CONCEPTS, SENTENCES, snapshot_of
 from tests.conftest import ConceptEmbedder
 
@@ -14,9 +15,9 @@ def test_what_is_embedded_is_the_title_and_the_sentence():
     assert passage_text(snap, 1) == f"محطة التحلية: {SENTENCES[1]}"
 
 
-def test_vectors_are_served_in_position_order_once_complete(tmp_path):
+def test_vectors_are_served_in_position_order_once_complete(store_url):
     snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
-    with VectorCache(tmp_path / "v.sqlite3") as cache:
+    with open_cache(store_url) as cache:
         assert load_vectors(Passages.of(snap, model.model), cache) == (None, 0)
         report = embed_missing(snap, model, cache)
         assert (report.sentences, report.cached, report.embedded) == (4, 0, 4)
@@ -27,9 +28,9 @@ def test_vectors_are_served_in_position_order_once_complete(tmp_path):
     assert np.allclose(vectors.similarities(expected[2]), expected @ expected[2])
 
 
-def test_a_changed_corpus_embeds_only_its_new_sentences(tmp_path):
+def test_a_changed_corpus_embeds_only_its_new_sentences(store_url):
     model = ConceptEmbedder(CONCEPTS)
-    with VectorCache(tmp_path / "v.sqlite3") as cache:
+    with open_cache(store_url) as cache:
         embed_missing(snapshot_of(SENTENCES), model, cache)
         model.calls = 0
         grown = snapshot_of(SENTENCES + ["وسيجري توسيع المحطة العام المقبل."])
@@ -87,3 +88,12 @@ def test_sentences_with_the_same_text_share_one_vector(tmp_path):
         vectors, _ = load_vectors(Passages.of(snap, model.model), cache)
     assert len(snap) == 4 and report.embedded == 2
     assert np.array_equal(vectors.matrix[0], vectors.matrix[2]) and np.array_equal(vectors.matrix[1], vectors.matrix[3])
+
+
+def test_a_sentence_one_replica_embedded_is_not_embedded_by_another(store_url):
+    snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
+    with open_cache(store_url) as first, open_cache(store_url) as second:
+        embed_missing(snap, model, first)
+        assert pending(Passages.of(snap, model.model), second) == []
+        vectors, have = load_vectors(Passages.of(snap, model.model), second)
+    assert have == 4 and vectors is not None
