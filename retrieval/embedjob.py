@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import random
 import tempfile
 from dataclasses import dataclass
 from enum import Enum
@@ -45,7 +46,7 @@ def _child(database: str, todo_file: str, model: str, parent: int, done) -> None
     die_with_parent(parent)
     idle_priority()
     from .embedding import E5Embedder
-    from .vectors import embed_pending, open_cache
+    from .vectors import BATCH, embed_pending, open_cache
 
     with open(todo_file, "rb") as f:
         todo = pickle.load(f)
@@ -59,8 +60,11 @@ def _child(database: str, todo_file: str, model: str, parent: int, done) -> None
         if not parent_alive(parent):  # what is committed stays; nothing more is embedded for nobody
             os._exit(1)
 
+    # Replicas on one shared store each start a job for the same new sentences: each begins at a random
+    # batch and skips what another has stored meanwhile, so together they share the work.
+    start = random.randrange(0, max(1, len(todo)), BATCH) if todo else 0
     with open_cache(database) as cache:
-        embed_pending(todo, embedder, cache, on_batch=progress)
+        embed_pending(todo[start:] + todo[:start], embedder, cache, on_batch=progress, shared=True)
 
 
 def write_todo(todo: list[tuple[bytes, str]]) -> str:

@@ -158,8 +158,10 @@ def pending(passages: Passages, cache: VectorCache) -> list[tuple[bytes, str]]:
 
 
 def embed_pending(todo: list[tuple[bytes, str]], embedder: Embedder, cache: VectorCache, *, progress: bool = False,
-                  on_batch: Callable[[int], None] | None = None) -> int:
-    """Embed and store (key, text) pairs a committed batch at a time; `on_batch(done)` after each."""
+                  on_batch: Callable[[int], None] | None = None, shared: bool = False) -> int:
+    """Embed and store (key, text) pairs a committed batch at a time; `on_batch(done)` after each.
+    `shared`: other processes (replicas) may be embedding the same list, so each batch first asks the
+    cache which of its texts still lack a vector (a keys-only read, far cheaper than embedding them)."""
     bar = None
     if progress and todo:
         from tqdm import tqdm
@@ -168,11 +170,15 @@ def embed_pending(todo: list[tuple[bytes, str]], embedder: Embedder, cache: Vect
     try:
         for i in range(0, len(todo), BATCH):
             batch = todo[i:i + BATCH]
-            vectors = embedder.passages([text for _, text in batch])
-            cache.put([(k, v) for (k, _), v in zip(batch, vectors)])
-            done += len(batch)
+            if shared:
+                still = set(cache.missing([k for k, _ in batch]))
+                batch = [(k, t) for k, t in batch if k in still]
+            if batch:
+                vectors = embedder.passages([text for _, text in batch])
+                cache.put([(k, v) for (k, _), v in zip(batch, vectors)])
+            done += len(todo[i:i + BATCH])
             if bar:
-                bar.update(len(batch))
+                bar.update(len(todo[i:i + BATCH]))
             if on_batch:
                 on_batch(done)
     finally:

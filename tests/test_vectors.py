@@ -4,8 +4,8 @@ commits, so an interrupted embedding keeps what it finished; incomplete vectors 
 import numpy as np
 import pytest
 
-from retrieval.vectors import (BATCH, Passages, VectorCache, embed_missing, load_vectors, open_cache, passage_text,
-                               pending)
+from retrieval.vectors import (BATCH, Passages, VectorCache, embed_missing, embed_pending, load_vectors, open_cache,
+                               passage_text, pending)
 from tests.test_stages import CONCEPTS, SENTENCES, snapshot_of
 from tests.conftest import ConceptEmbedder
 
@@ -97,3 +97,16 @@ def test_a_sentence_one_replica_embedded_is_not_embedded_by_another(store_url):
         assert pending(Passages.of(snap, model.model), second) == []
         vectors, have = load_vectors(Passages.of(snap, model.model), second)
     assert have == 4 and vectors is not None
+
+
+def test_a_shared_embedding_skips_what_another_process_stored_meanwhile(store_url):
+    """Two replicas embed one new corpus together: a batch already stored by the other is not embedded again."""
+    snap, model = snapshot_of(SENTENCES), ConceptEmbedder(CONCEPTS)
+    passages = Passages.of(snap, model.model)
+    with open_cache(store_url) as mine, open_cache(store_url) as theirs:
+        todo = pending(passages, mine)
+        embed_pending(todo[:2], model, theirs)  # the other replica got to these first
+        model.calls = 0
+        assert embed_pending(todo, model, mine, shared=True) == len(todo)
+        assert model.calls == len(todo) - 2  # only the texts still missing were embedded
+        assert pending(passages, mine) == []
