@@ -411,7 +411,7 @@ def explain(error: BaseException, where: str | Path) -> str:
     text = str(error).lower()
     errno_ = getattr(error, "errno", None)
     if where.startswith("postgresql://"):
-        return (f"cannot use the PostgreSQL database {where}: {str(error).strip()} (check SANAD_DATABASE_URL, "
+        return (f"cannot use the PostgreSQL database {where}: {' '.join(str(error).split())} (check SANAD_DATABASE_URL, "
                 "that the server runs, and that this user may connect and create tables)")
     if "locked" in text or "busy" in text:
         return (f"database {where} is locked by another process (another `sanad serve` or `sanad index`, or an "

@@ -323,3 +323,11 @@ async def test_a_lock_dies_with_its_holder(store_url, tmp_path):
     finally:
         holder.kill()
         holder.stdout.close()
+
+
+async def test_an_unreachable_postgresql_is_said_at_once_without_its_password(tmp_path):
+    url = f"postgresql://sanad:s3cret@/sanad?host={tmp_path}/nowhere&port=5999"
+    with pytest.raises(StoreError) as caught:
+        await Store.open(url, key_file=tmp_path / "id.key")
+    message = str(caught.value)
+    assert "SANAD_DATABASE_URL" in message and "No such file" in message and "s3cret" not in message

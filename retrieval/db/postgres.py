@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 POOL_SIZE = 8  # answers need none; the log, settings, votes and a build share these
 LISTEN_RETRY_SECONDS = 5.0
+CONNECT_SECONDS = 10
 
 
 @functools.lru_cache(maxsize=256)
@@ -106,10 +107,14 @@ class PostgresDatabase:
 
     @classmethod
     async def open(cls, url: str, *, serving: bool = True) -> "PostgresDatabase":
+        """Connect once first, so that a wrong address, user or password is said at once in the server's
+        own words (the pool would retry quietly until its timeout); then open the pool."""
+        probe = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS)
+        await probe.close()
         pool = AsyncConnectionPool(url, min_size=1, max_size=POOL_SIZE if serving else 2, open=False,
-                                   kwargs={"autocommit": True}, timeout=10.0, name="sanad")
+                                   kwargs={"autocommit": True}, timeout=CONNECT_SECONDS, name="sanad")
         try:
-            await pool.open(wait=True, timeout=10.0)
+            await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except BaseException as e:
             await pool.close()
             if isinstance(e, PoolTimeout):
@@ -220,6 +225,6 @@ class PostgresDatabase:
 
 def _unreachable(url: str) -> Exception:
     from ..store import StoreError
-    return StoreError(f"cannot connect to the PostgreSQL database {redacted(url)} within 10 s: check "
+    return StoreError(f"cannot connect to the PostgreSQL database {redacted(url)} within {CONNECT_SECONDS} s: check "
                       "SANAD_DATABASE_URL, that the server runs, and that this user may connect")
 
