@@ -225,6 +225,7 @@ async def about(update: Update, context: SanadContext) -> None:
             paragraphs=num(info.paragraphs),
             sentences=num(info.sentences),
             built_at=escape(built_text),
+            version=num(info.version),
             semantic=semantic_text(engine),
         ),
     )

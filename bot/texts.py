@@ -67,7 +67,7 @@ ABOUT = (
     "عدد المستندات: {documents}\n"
     "عدد الفقرات: {paragraphs}\n"
     "عدد الجمل: {sentences}\n"
-    "آخر تحديث للفهرس: {built_at}\n"
+    "آخر تحديث للفهرس: {built_at} (الإصدار {version})\n"
     "البحث بالمعنى: {semantic}"
 )
 SEMANTIC_READY = "مفعّل"

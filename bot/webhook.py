@@ -128,7 +128,8 @@ class WebhookServer:
             return 503, {"ready": False, "reason": "no corpus loaded"}
         if info.sentences < 1:
             return 503, {"ready": False, "reason": "no corpus loaded"}
-        return 200, {"ready": True, "documents": info.documents, "sentences": info.sentences}
+        return 200, {"ready": True, "documents": info.documents, "sentences": info.sentences,
+                     "version": info.version}
 
     def receive(self, secret: str | None, body: bytes, remote: str) -> int:
         """One post from Telegram: the HTTP status to answer. A 200 means the update is queued, and will

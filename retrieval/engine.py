@@ -68,6 +68,7 @@ class CorpusInfo:
     sentences: int
     built_at: datetime
     corpus_dir: str
+    version: int = 0  # the stored corpus version served (replicas in step serve the same one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +276,7 @@ class Engine:
 
     def info(self) -> CorpusInfo:
         s = self._snapshot
-        return CorpusInfo(len(s.documents), s.paragraph_count, len(s), s.built_at, str(self.corpus_dir))
+        return CorpusInfo(len(s.documents), s.paragraph_count, len(s), s.built_at, str(self.corpus_dir), self.version)
 
     async def reload(self) -> BuildReport:
         """Rebuild from the corpus folder and swap atomically; ReloadError keeps the old corpus

@@ -48,6 +48,7 @@ async def test_a_replica_serves_what_another_saved_at_its_next_refresh(replicas)
     assert not b.ask(SOLAR_Q).answered
     assert await b.refresh()
     assert b.ask(SOLAR_Q).answered and b.version == a.version and b.info().documents == 6
+    assert b.info().version == a.info().version == a.version > 1  # what /about and /healthz show
 
 
 async def test_a_following_replica_serves_a_new_corpus_within_seconds(replicas):

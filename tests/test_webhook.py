@@ -156,7 +156,8 @@ async def test_health_is_200_with_a_corpus_then_503_once_shutting_down(hooked, e
     response = await hooked.client.get("/healthz")
     info = engine.info()
     assert response.status_code == 200 and info.sentences > 0
-    assert response.json() == {"ready": True, "documents": info.documents, "sentences": info.sentences}
+    assert response.json() == {"ready": True, "documents": info.documents, "sentences": info.sentences,
+                               "version": info.version}
     assert (await hooked.client.head("/healthz")).status_code == 200
     hooked.server.begin_shutdown()
     response = await hooked.client.get("/healthz")
