@@ -10,6 +10,9 @@ default rootdir-relative imports).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+from pathlib import Path
 from typing import AsyncIterator, Iterator
 
 import pytest
@@ -50,3 +53,24 @@ async def botapi_bot(botapi_server: BotAPIServer) -> AsyncIterator["object"]:
     bot = Bot(botapi_server.token, base_url=botapi_server.base_url, base_file_url=botapi_server.base_file_url)
     async with bot:
         yield bot
+
+
+def answer_then_sigterm(server: "BotAPIServer", command: list[str], env: dict[str, str], *, ready_method: str,
+                        question: str, user: int, timeout: float = 30) -> tuple[int, str, str]:
+    """Run the real bot process (`command`) against `server`: wait until it calls `ready_method`, have a
+    user ask `question`, wait for the reply, then SIGTERM it as an operator's service manager would.
+    Returns its exit code, stdout and stderr."""
+    proc = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        server.wait_for(method=ready_method, timeout=timeout)
+        since = server.mark()
+        server.send_text(server.private(user), user, question)
+        server.wait_for(method="sendMessage", chat_id=user, since=since, timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, out, err

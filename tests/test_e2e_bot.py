@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,7 +19,7 @@ from bot.app import AnotherInstanceRunning, build_application, configure_logging
 from bot.instance import PROBE_SECONDS
 from bot.settings import Settings
 from bot.webhook import derive_secret
-from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
+from botapi_fixtures import answer_then_sigterm, botapi_server, botapi_server_strict  # noqa: F401 - fixtures
 from botapi_server import BotAPIServer, Call
 from retrieval import Engine
 
@@ -375,24 +373,13 @@ async def test_webhook_mode_with_secret_token(botapi_server_strict, tmp_path: Pa
 
 def test_serve_process_stops_gracefully_on_sigterm(botapi_server_strict, tmp_path: Path, corpus_dir: Path) -> None:  # noqa: F811
     server = botapi_server_strict
-    root = Path(__file__).resolve().parent.parent
     server.private(ADMIN)
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": server.token, "TELEGRAM_API_URL": server.url,
            "SANAD_DB": str(tmp_path / "p.sqlite3"), "SANAD_CORPUS": str(corpus_dir), "SANAD_ADMIN_IDS": str(ADMIN)}
-    proc = subprocess.Popen([sys.executable, "-c", "from bot.app import main; raise SystemExit(main())"],
-                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        server.wait_for(method="deleteWebhook", timeout=20)
-        since = server.mark()
-        server.send_text(server.private(USER), USER, QUESTION)
-        server.wait_for(method="sendMessage", chat_id=USER, since=since, timeout=10)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    code, out, err = answer_then_sigterm(
+        server, [sys.executable, "-c", "from bot.app import main; raise SystemExit(main())"], env,
+        ready_method="deleteWebhook", question=QUESTION, user=USER, timeout=20)
+    assert code == 0, err
     assert server.token not in out + err
     assert "shutting down" in err
 

@@ -26,7 +26,7 @@ from bot import webhook
 from bot.app import build_application, configure_logging, on_shutdown, serve
 from bot.settings import Settings, SettingsError
 from bot.webhook import SECRET_HEADER, WebhookServer, derive_secret, register_webhook, webhook_path
-from botapi_fixtures import botapi_server, botapi_server_strict  # noqa: F401 - fixtures
+from botapi_fixtures import answer_then_sigterm, botapi_server, botapi_server_strict  # noqa: F401 - fixtures
 from botapi_server import BotAPIServer
 from local_http import closed_port
 from retrieval import CorpusInfo, Engine
@@ -452,21 +452,10 @@ def test_the_serve_process_in_webhook_mode_stops_on_sigterm_without_deleting_the
     url = f"http://127.0.0.1:{port}/hook"
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.url, "SANAD_WEBHOOK_LISTEN": "127.0.0.1",
            "SANAD_DB": str(tmp_path / "p.sqlite3"), "SANAD_CORPUS": str(corpus_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--webhook", url, "--port", str(port)],
-                            cwd=Path(__file__).resolve().parent.parent, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        api.wait_for(method="setWebhook", timeout=30)
-        since = api.mark()
-        api.send_text(api.private(USER), USER, QUESTION)
-        api.wait_for(method="sendMessage", chat_id=USER, since=since, timeout=15)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=40)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+    code, out, err = answer_then_sigterm(
+        api, [sys.executable, "-m", "bot.cli", "serve", "--webhook", url, "--port", str(port)], env,
+        ready_method="setWebhook", question=QUESTION, user=USER)
+    assert code == 0, err
     assert "shutting down" in err and "set the webhook to" in err
     assert api.token not in out + err and derive_secret(api.token) not in out + err
     assert api.calls_to("deleteWebhook") == [] and api.webhook["url"] == url
