@@ -7,9 +7,7 @@ import asyncio
 import logging
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
