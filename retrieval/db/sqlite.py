@@ -151,7 +151,12 @@ class SqliteDatabase(_Statements):
             yield True
             return
         lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
-        fd = await asyncio.to_thread(os.open, lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = await asyncio.to_thread(os.open, lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:  # a folder this user cannot write: no other process of it can share the lock either
+            log.warning("cannot use the lock file %s (%s); going on without a lock across processes", lock_path, e)
+            yield True
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
