@@ -497,6 +497,12 @@ def _indexing_code() -> bytes:
     return h.digest()
 
 
+def indexing_code() -> str:
+    """The hex digest of the code and word lists that make an index: a stored index made by other code is
+    rebuilt (its analysis of text, or its format, may differ from this code's)."""
+    return _indexing_code().hex()
+
+
 def _with_id(doc: Document, new_id: str) -> Document:
     return Document(new_id, doc.file, doc.title, doc.source, doc.date, doc.url, doc.text, doc.paragraphs)
 

@@ -33,13 +33,14 @@ from .meaning import Meaning, Mode
 from .vectors import Semantic
 from .arabic import analyze
 from .corpus import (CORPUS_SUFFIXES, DOCUMENT_SUFFIXES, METADATA_FILE, Document, LoadResult, corpus_files,
-                     decode_text, fingerprint, load_corpus, paced, parse_article, read_document, record_id)
+                     decode_text, fingerprint, indexing_code, load_corpus, paced, parse_article, read_document,
+                     record_id)
 from .fetch import FetchError, fetch
 from .childproc import die_with_parent, idle_priority, parent_alive
 from .index import Index
 from . import mirror
 from .snapshot import Snapshot
-from .store import StaleBuild, Store, StoredCorpus, StoreError
+from .store import StaleBuild, Store, StoredCorpus, StoreError, VersionConflict
 
 __all__ = ["Engine", "BuildReport", "CorpusInfo", "Context", "ReloadError", "RebuildBusy", "UploadError",
            "EmbeddingStatus", "EmbeddingState"]
@@ -173,6 +174,7 @@ class Engine:
         self.policy = policy
         self.last_report = report
         self.version = version  # the stored corpus version this snapshot is (0: not saved)
+        self._unservable: int | None = None  # a stored version that failed to load (not retried)
         self.key_file = key_file
         self._snapshot = snapshot
         self._lock = asyncio.Lock()  # one build (or catching up with another process's) at a time
@@ -205,30 +207,10 @@ class Engine:
         store = await Store.open(database, key_file=key_file)
         try:
             with _quiet_build():  # start-up builds or loads a large snapshot too
-                stored, damaged = await store.load_corpus(), None
-                if stored and not rebuild and store.shared and stored.built_by != _builder(corpus_dir):
-                    await _mirror(store, corpus_dir)  # another replica's corpus: serve it, mirror its files
-                    return cls(store, corpus_dir, *await _reuse(stored), version=stored.version, key_file=key_file)
-                if stored and not rebuild and stored.corpus_dir == str(corpus_dir) \
-                        and stored.fingerprint == fingerprint(corpus_dir):
-                    try:
-                        return cls(store, corpus_dir, *await _reuse(stored), version=stored.version,
-                                   key_file=key_file)
-                    except StoreError as e:  # rebuild it from the folder below; the question log stays
-                        log.warning("%s; rebuilding it from %s", e, corpus_dir)
-                        stored, damaged = None, e
-                try:
-                    async with store.try_lock("rebuild") as got:
-                        if not got:
-                            raise RebuildBusy()
-                        snapshot, report, version = await _build_and_save(store, corpus_dir, progress)
-                except ReloadError:
-                    if damaged:
-                        raise damaged from None
-                    if not stored or rebuild:  # an explicit rebuild must say it failed
-                        raise
-                    # The folder is unusable now, but the database still holds a corpus: serve it.
-                    (snapshot, report), version = await _reuse(stored), stored.version
+                if store.shared and not rebuild:
+                    snapshot, report, version = await _open_replica(store, corpus_dir, progress)
+                else:
+                    snapshot, report, version = await _open_folder(store, corpus_dir, progress, rebuild)
                 return cls(store, corpus_dir, snapshot, report, version=version, key_file=key_file)
         except BaseException:
             await store.close()
@@ -299,7 +281,7 @@ class Engine:
     async def refresh(self) -> bool:
         """Serve the corpus another process saved since this one was served, if any (a cheap version read
         when nothing changed); True when it changed. Skipped while this process builds one itself."""
-        if self._lock.locked() or await self.store.corpus_version() == self.version:
+        if self._lock.locked() or await self.store.corpus_version() in (self.version, self._unservable):
             return False
         async with self._lock:
             return await self._catch_up()
@@ -313,31 +295,38 @@ class Engine:
             try:
                 if await self.refresh():
                     log.info("now serving corpus version %s, saved by another process", self.version)
-            except Exception as e:  # noqa: BLE001 - the next notice or poll tries again
-                log.warning("could not load the corpus another process saved: %s", e)
+            except Exception as e:  # noqa: BLE001 - the next version is tried; this one is not loaded again
+                log.warning("could not serve corpus version %s saved by another process: %s", self._unservable,
+                            getattr(e, "reason", e))
 
     async def _catch_up(self) -> bool:
-        """Load the stored corpus if it is newer than the one served (and, from a shared store, mirror its
-        files into this folder); the caller holds the lock."""
-        if await self.store.corpus_version() == self.version:
+        """Serve the stored corpus if it is newer than the one served (from a shared store, after making the
+        corpus folder mirror its files); the caller holds the lock. A version that cannot be served is
+        remembered and not tried again (the next one is)."""
+        version = await self.store.corpus_version()
+        if version == self.version:
             return False
-        with _quiet_build():
-            stored = await self.store.load_corpus()
-            if stored is None or stored.version == self.version:
-                return False
-            if self.store.shared and stored.built_by != _builder(self.corpus_dir):
-                await _mirror(self.store, self.corpus_dir)
-            snapshot, report = await _reuse(stored)
-            await self._swap(snapshot, report)
-            self.version = stored.version
+        try:
+            with _quiet_build():
+                stored = await self.store.load_corpus()
+                if stored is None or stored.version == self.version:
+                    return False
+                if self.store.shared:
+                    await _mirror(self.store, self.corpus_dir)
+                snapshot, report = await _reuse(stored)
+                self.version = stored.version
+                await self._swap(snapshot, report)
+        except Exception:
+            self._unservable = version
+            raise
         return True
 
     async def _rebuild_and_swap(self) -> BuildReport:
         """Rebuild (ReloadError keeps the old corpus serving) and serve the result; the caller holds the lock."""
         with _quiet_build():
             snapshot, report, version = await self._rebuild()
-            await self._swap(snapshot, report)
             self.version = version or self.version
+            await self._swap(snapshot, report)
         return report
 
     async def _swap(self, snapshot: Snapshot, report: BuildReport) -> None:
@@ -360,10 +349,10 @@ class Engine:
         GIL long enough to delay answers by hundreds of milliseconds."""
         # Sizing the folder stats every file: thousands of them would hold the loop, so in a thread too.
         if await asyncio.to_thread(_corpus_bytes, self.corpus_dir) < CHILD_PROCESS_BYTES:
-            return await _build_and_save(self.store, self.corpus_dir, False)
-        report = await _build_in_child(self.store.target, self.key_file, self.corpus_dir)
+            return await _build_and_save(self.store, self.corpus_dir, False, self.version)
+        report = await _build_in_child(self.store.target, self.key_file, self.corpus_dir, self.version)
         if report.warning:  # the child could not save it: build it here and serve it from memory
-            return await _build_and_save(self.store, self.corpus_dir, False)
+            return await _build_and_save(self.store, self.corpus_dir, False, self.version)
         stored = await self.store.load_corpus()
         return await asyncio.to_thread(_from_stored, stored), report, stored.version
 
@@ -578,24 +567,25 @@ def _size(path: Path) -> int:
         return 0
 
 
-async def _build_in_child(database: str, key_file: Path | None, corpus_dir: Path) -> BuildReport:
+async def _build_in_child(database: str, key_file: Path | None, corpus_dir: Path, expected: int) -> BuildReport:
     """Build and save in a fresh process (spawned: safe beside the serving threads) that dies with this one
     and never commits once this one is gone."""
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
                                initargs=(os.getpid(),))
     try:
         return await asyncio.get_running_loop().run_in_executor(pool, _child_build, database, key_file,
-                                                                 str(corpus_dir), os.getpid())
+                                                                 str(corpus_dir), os.getpid(), expected)
     finally:
         pool.shutdown(wait=False)
 
 
-def _child_build(database: str, key_file: Path | None, corpus_dir: str, parent_pid: int) -> BuildReport:
+def _child_build(database: str, key_file: Path | None, corpus_dir: str, parent_pid: int,
+                 expected: int | None = None) -> BuildReport:
     idle_priority()  # a background rebuild runs on CPU time the answering process leaves idle
     async def run() -> BuildReport:
         store = await Store.open(database, key_file=key_file, serving=False)
         try:
-            return (await _build_and_save(store, Path(corpus_dir), False,
+            return (await _build_and_save(store, Path(corpus_dir), False, expected,
                                           still_wanted=lambda: parent_alive(parent_pid)))[1]
         finally:
             await store.close()
@@ -620,10 +610,10 @@ def _from_stored(stored: StoredCorpus) -> Snapshot:
                     stored.fingerprint, stored.corpus_dir, table=stored.sentence_table)
 
 
-def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str, float, list]:
+def _build(corpus_dir: Path, progress: bool, with_files: bool) -> tuple[Snapshot, LoadResult, str, float, list | None]:
     t0 = time.perf_counter()
     fp = fingerprint(corpus_dir)
-    files = mirror.folder_files(corpus_dir)  # kept with the index, for replicas elsewhere
+    files = mirror.folder_files(corpus_dir) if with_files else None  # a shared store keeps them, for replicas
     loaded = load_corpus(corpus_dir)
     if not loaded.documents:
         reasons = ("; ".join(f"{s.file}: {s.reason}" for s in loaded.skipped[:5])
@@ -636,8 +626,82 @@ def _build(corpus_dir: Path, progress: bool) -> tuple[Snapshot, LoadResult, str,
 
 
 def _builder(corpus_dir: Path) -> str:
-    """Who built a stored corpus: this host and folder (a replica elsewhere mirrors what it built)."""
+    """Who built a stored corpus (for the log and the operator): this host and folder."""
     return f"{socket.gethostname()}:{corpus_dir}"
+
+
+LOCK_WAIT_SECONDS = 600.0  # a replica starting while another builds waits this long for it
+
+
+@contextlib.asynccontextmanager
+async def _waiting_lock(store: Store):
+    """The rebuild lock, waited for (a process starting while another builds the corpus serves that one
+    afterwards); RebuildBusy if it is still held after LOCK_WAIT_SECONDS."""
+    loop = asyncio.get_running_loop()
+    deadline, said = loop.time() + LOCK_WAIT_SECONDS, False
+    while True:
+        async with store.try_lock("rebuild") as got:
+            if got:
+                yield
+                return
+        if loop.time() > deadline:
+            raise RebuildBusy()
+        if not said:
+            log.info("another process is building the corpus; waiting for it")
+            said = True
+        await asyncio.sleep(0.25)
+
+
+async def _open_folder(store: Store, corpus_dir: Path, progress: bool,
+                       rebuild: bool) -> tuple[Snapshot, BuildReport, int]:
+    """The corpus folder is the source (SQLite, or `sanad index`): reuse the stored index if it was built
+    from this folder as it is now, by this code; else build from the folder and save."""
+    def current(stored: StoredCorpus | None) -> bool:
+        return bool(stored) and not rebuild and stored.corpus_dir == str(corpus_dir) \
+            and stored.fingerprint == fingerprint(corpus_dir)
+
+    stored, damaged = await store.load_corpus(), None
+    if current(stored):
+        try:
+            return (*await _reuse(stored), stored.version)
+        except StoreError as e:  # rebuild it from the folder below; the question log stays
+            log.warning("%s; rebuilding it from %s", e, corpus_dir)
+            damaged = e
+    try:
+        async with _waiting_lock(store):
+            if not damaged and current(again := await store.load_corpus()):  # built meanwhile by another process
+                return (*await _reuse(again), again.version)
+            return await _build_and_save(store, corpus_dir, progress, await store.corpus_version())
+    except ReloadError:
+        if damaged:
+            raise damaged from None
+        if not stored or rebuild:  # an explicit rebuild must say it failed
+            raise
+        # The folder is unusable now, but the database still holds a corpus: serve it.
+        return (*await _reuse(stored), stored.version)
+
+
+async def _open_replica(store: Store, corpus_dir: Path, progress: bool) -> tuple[Snapshot, BuildReport, int]:
+    """A shared store is the source: serve its corpus, with this folder made its mirror. Its index is rebuilt
+    here (from the mirrored files, under the lock) only when this code indexes differently or it cannot be
+    read; an empty store gets this folder's corpus, once, whichever replica starts first."""
+    stored = await store.load_corpus()
+    if stored is not None:
+        await _mirror(store, corpus_dir)
+        if stored.code == indexing_code():
+            try:
+                return (*await _reuse(stored), stored.version)
+            except StoreError as e:
+                log.warning("%s; rebuilding it from the stored files", e)
+    async with _waiting_lock(store):
+        again = await store.load_corpus()  # another replica may have built it while this one waited
+        if again is not None and (stored is None or again.version != stored.version) and again.code == indexing_code():
+            await _mirror(store, corpus_dir)
+            return (*await _reuse(again), again.version)
+        if again is not None:
+            await _mirror(store, corpus_dir)
+            log.info("rebuilding the stored corpus (version %s) with this Sanad's indexing code", again.version)
+        return await _build_and_save(store, corpus_dir, progress, again.version if again else 0)
 
 
 async def _mirror(store: Store, corpus_dir: Path) -> None:
@@ -646,7 +710,12 @@ async def _mirror(store: Store, corpus_dir: Path) -> None:
         plan = await asyncio.to_thread(mirror.plan, corpus_dir, await store.stored_files())
         if not plan:
             return
-        data = {f.name: await store.file_data(f.name) for f in plan.write}
+        data: dict[str, bytes] = {}
+        for f in plan.write:
+            if (blob := await store.file_data(f.name)) is None:  # saved over meanwhile: the next catch-up copies it
+                raise ReloadError(f"cannot copy the stored corpus files into {corpus_dir} ({f.name} changed "
+                                  "while it was copied)")
+            data[f.name] = blob
         await asyncio.to_thread(corpus_dir.mkdir, parents=True, exist_ok=True)
         await asyncio.to_thread(mirror.apply, corpus_dir, plan, data)
     except OSError as e:
@@ -655,21 +724,30 @@ async def _mirror(store: Store, corpus_dir: Path) -> None:
              len(plan.write), len(plan.aside), mirror.ASIDE)
 
 
-async def _build_and_save(store: Store, corpus_dir: Path, progress: bool,
+async def _build_and_save(store: Store, corpus_dir: Path, progress: bool, expected: int | None = None,
                           still_wanted: Callable[[], bool] | None = None) -> tuple[Snapshot, BuildReport, int]:
-    """Build a snapshot in a worker thread, then save it in one transaction (unless `still_wanted` says,
-    right before the commit, that nobody waits for it any more); also returns its stored version (0: the
-    database could not be written, and the report's warning says so)."""
-    snapshot, loaded, fp, t0, files = await asyncio.to_thread(_build, corpus_dir, progress)
+    """Build a snapshot in a worker thread, then save it in one transaction (unless another process saved a
+    corpus since version `expected`, or `still_wanted` says, right before the commit, that nobody waits for
+    it any more); also returns its stored version.
+
+    On a SQLite file that cannot be written the new corpus is served from memory (version 0, and the
+    report's warning says so). A shared store's replicas must serve one corpus: there, a failed save is a
+    ReloadError, and the previous corpus keeps serving."""
+    snapshot, loaded, fp, t0, files = await asyncio.to_thread(_build, corpus_dir, progress, store.shared)
     warning, version = None, 0
     try:
         blob = await asyncio.to_thread(snapshot.index.to_bytes)
         saved = await store.save_corpus(fp, str(corpus_dir), list(snapshot.documents), blob, snapshot.table_bytes(),
-                                        files=files, built_by=_builder(corpus_dir), still_wanted=still_wanted)
+                                        files=files, built_by=_builder(corpus_dir), code=indexing_code(),
+                                        expected_version=expected, still_wanted=still_wanted)
         snapshot.built_at, version = saved.built_at, saved.version
     except StaleBuild:
         raise
+    except VersionConflict as e:
+        raise ReloadError(f"the corpus changed in another process meanwhile ({e}): try again") from None
     except Exception as e:  # a read-only or full disk: the new corpus serves from memory, and we say so
+        if store.shared:
+            raise ReloadError(f"the database could not be written ({e}); nothing was changed") from e
         warning = f"the database could not be written ({e}); the corpus is served from memory only"
     report = BuildReport(len(snapshot.documents), snapshot.paragraph_count, len(snapshot),
                          tuple((s.file, s.reason) for s in loaded.skipped), time.perf_counter() - t0,

@@ -32,7 +32,7 @@ from .pseudonym import KEY_BYTES, Pseudonyms, key_path, load_key
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Store", "StoreError", "StaleBuild", "Stats", "StoredCorpus", "StoredFile", "SavedCorpus",
+__all__ = ["Store", "StoreError", "StaleBuild", "VersionConflict", "Stats", "StoredCorpus", "StoredFile", "SavedCorpus",
            "SCHEMA_VERSION"]
 
 CHUNK_BYTES = 1 << 20  # the index is stored in pieces of this size
@@ -50,6 +50,11 @@ class StoreError(Exception):
 
 class StaleBuild(Exception):
     """A build was no longer wanted when it came to commit (its parent process died): nothing was saved."""
+
+
+class VersionConflict(Exception):
+    """Another process saved a corpus after this build started from an older one: nothing was saved, so
+    neither change silently replaces the other."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,8 @@ class StoredCorpus:
     index_data: BinaryIO  # the serialised index (Index.to_bytes), readable as a file
     sentence_table: bytes  # see Snapshot.table_bytes
     version: int = 0  # counts saved corpora; another process's save makes it larger
-    built_by: str = ""  # the host and folder it was built from (see Engine: a replica elsewhere mirrors it)
+    built_by: str = ""  # the host and folder it was built from (for the log and the operator)
+    code: str = ""  # the indexing code that built it (corpus.indexing_code); another code's index is rebuilt
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +160,25 @@ class Store:
         await self._db.close()
 
     async def _migrate(self) -> None:
-        version = await self._db.schema_version()
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"database {self.where} has schema version {version}, newer than this Sanad "
-                f"understands ({SCHEMA_VERSION}); upgrade Sanad or point SANAD_DB / SANAD_DATABASE_URL elsewhere")
-        if version == SCHEMA_VERSION:
+        """Bring the schema to this code's version in one transaction that holds the schema lock, reading the
+        version inside it: replicas starting together migrate once, the others find it done."""
+        if await self._db.schema_version() == SCHEMA_VERSION:
             await self._check_tables()
-        steps = self._steps(version)
-        for target, script in steps:
-            # the script, its Python part and the version bump commit together or not at all
-            async with self._db.write() as tx:
+            return
+        async with self._db.write() as tx:
+            await tx.lock_schema()
+            version = await tx.schema_version()
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"database {self.where} has schema version {version}, newer than this Sanad understands "
+                    f"({SCHEMA_VERSION}); upgrade Sanad or point SANAD_DB / SANAD_DATABASE_URL elsewhere")
+            for source, script in self._steps(version):
+                # every script, its Python part and the version bump commit together or not at all
                 await tx.script(script)
-                if not self.shared and target in _MIGRATION_STEPS:
-                    await getattr(self, _MIGRATION_STEPS[target])(tx)
-                await tx.set_schema_version(target + 1 if not self.shared or version else SCHEMA_VERSION)
+                if not self.shared and source in _MIGRATION_STEPS:
+                    await getattr(self, _MIGRATION_STEPS[source])(tx)
+            if version < SCHEMA_VERSION:
+                await tx.set_schema_version(SCHEMA_VERSION)
 
     def _steps(self, version: int) -> list[tuple[int, str]]:
         """(version migrated from, script) in order, for this backend."""
@@ -202,8 +212,11 @@ class Store:
         a replica holding another key is stopped with a way on. A SQLite file whose key was lost goes on
         under a new one (#13: older rows are then linked to nobody), and says so."""
         check = hmac.new(self._ids.secret("key-check"), b"sanad", hashlib.sha256).hexdigest()[:16]
-        row = await self._db.fetchone("SELECT value FROM meta WHERE key = 'key_check'")
-        if row is not None and row[0] != check:
+        # The first process to write it wins (replicas starting together compare against the same value).
+        await self._db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?) ON CONFLICT (key) DO NOTHING",
+                               (check,))
+        (stored,) = await self._db.fetchone("SELECT value FROM meta WHERE key = 'key_check'")
+        if stored != check:
             if self.shared:
                 raise StoreError(
                     f"database {self.where} was written with another id key than this process holds: every "
@@ -211,22 +224,26 @@ class Store:
                     "key is lost for good, run `DELETE FROM meta WHERE key = 'key_check'` (earlier questions and "
                     "chat settings are then linked to nobody)")
             log.warning("the id key of %s changed: earlier questions and chat settings are linked to nobody", self.where)
-        if row is None or row[0] != check:
-            await self._db.execute("INSERT INTO meta (key, value) VALUES ('key_check', ?) "
-                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (check,))
+            await self._db.execute("UPDATE meta SET value = ? WHERE key = 'key_check'", (check,))
 
     # ------------------------------------------------------------ corpus
 
     async def save_corpus(self, fingerprint: str, corpus_dir: str, documents: list[Document], index_blob: bytes,
                           sentence_table: bytes, *, files: Sequence[StoredFile] | None = None, built_by: str = "",
+                          code: str = "", expected_version: int | None = None,
                           still_wanted: Callable[[], bool] | None = None) -> SavedCorpus:
         """Replace the stored corpus, its index and (given `files`) its files in one transaction, under the
-        next version number, announced to other processes at commit. `still_wanted` is asked while the write
-        lock is held, right before COMMIT: False rolls back (StaleBuild)."""
+        next version number, announced to other processes at commit. `expected_version`: the version the
+        build started from; if another process saved since, nothing is saved (VersionConflict). `still_wanted`
+        is asked while the write lock is held, right before COMMIT: False rolls back (StaleBuild)."""
         built_at = datetime.now(timezone.utc)
         async with self._db.write() as db:
             row = await db.fetchone("SELECT value FROM meta WHERE key = 'version'")
-            version = int(row[0]) + 1 if row else 1
+            current = int(row[0]) if row else 0
+            if expected_version is not None and current != expected_version:
+                raise VersionConflict(f"another process saved corpus version {current} while this build started "
+                                      f"from version {expected_version}; nothing was saved")
+            version = current + 1
             for table in ("sentences", "paragraphs", "documents", "index_chunks", "sentence_table"):
                 await db.execute(f"DELETE FROM {table}")
             await db.executemany(
@@ -245,7 +262,8 @@ class Store:
             if files is not None:
                 await _replace_files(db, files)
             for key, value in (("fingerprint", fingerprint), ("built_at", built_at.isoformat()),
-                               ("corpus_dir", corpus_dir), ("version", str(version)), ("built_by", built_by)):
+                               ("corpus_dir", corpus_dir), ("version", str(version)), ("built_by", built_by),
+                               ("code", code)):
                 await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
                                  "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
             await db.announce(str(version))
@@ -280,7 +298,7 @@ class Store:
                 documents += _documents(page)
         return StoredCorpus(meta["fingerprint"], datetime.fromisoformat(meta["built_at"]),
                             meta.get("corpus_dir", ""), documents, _ChunkReader(chunks), bytes(table[0]),
-                            int(meta.get("version", 0)), meta.get("built_by", ""))
+                            int(meta.get("version", 0)), meta.get("built_by", ""), meta.get("code", ""))
 
     async def stored_files(self) -> list[StoredFile]:
         """The corpus folder's files as last saved (names, hashes and times; no bytes)."""

@@ -140,7 +140,7 @@ ENGINE_PARENT = textwrap.dedent("""
     import asyncio, os, sys, time
     from retrieval import engine as engine_module
 
-    def build_forever(database, key_file, corpus_dir, parent_pid):
+    def build_forever(*args):
         print(os.getpid(), flush=True)
         time.sleep(600)
 

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from retrieval import Engine, RebuildBusy, Store, mirror
+from retrieval import Engine, RebuildBusy, ReloadError, Store, mirror
 from tests.conftest import SEEDS
 
 SOLAR = "محطة بنبان للطاقة الشمسية\n\nتقع محطة بنبان للطاقة الشمسية في محافظة أسوان، وتزود 420 ألف منزل بالكهرباء.\n"
@@ -140,3 +140,86 @@ async def test_an_admin_whose_reload_meets_another_replicas_rebuild_is_told_so_i
         await other.close()
     done = request.sent()[-1]["text"]
     assert "نسخة أخرى" in done and "لم أغيّر شيئًا" in done and a.info().documents == 5
+
+
+async def test_a_replica_restarting_with_a_fresh_folder_never_publishes_it(postgres_url, tmp_path):
+    """The last builder's pod comes back with only the seeds in its (same) folder: the store's corpus wins."""
+    key, folder = tmp_path / "id.key", tmp_path / "pod"
+    shutil.copytree(SEEDS, folder)
+    a = await Engine.open(postgres_url, folder, key_file=key)
+    await a.add_file("solar.txt", SOLAR.encode(), max_bytes=100_000)
+    await a.close()
+    shutil.rmtree(folder)
+    shutil.copytree(SEEDS, folder)  # a new container: same host name, same path, seeds only
+    again = await Engine.open(postgres_url, folder, key_file=key)
+    try:
+        assert again.ask(SOLAR_Q).answered and again.info().documents == 6 and (folder / "solar.txt").exists()
+    finally:
+        await again.close()
+
+
+async def test_a_replica_of_a_newer_sanad_rebuilds_the_shared_index_instead_of_failing(postgres_url, tmp_path,
+                                                                                       monkeypatch):
+    from retrieval import engine as engine_module
+
+    key = tmp_path / "id.key"
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(SEEDS, first)
+    a = await Engine.open(postgres_url, first, key_file=key)
+    await a.add_file("solar.txt", SOLAR.encode(), max_bytes=100_000)
+    old_version = a.version
+    await a.close()
+    monkeypatch.setattr(engine_module, "indexing_code", lambda: "new analysis rules")
+    b = await Engine.open(postgres_url, second, key_file=key)  # an empty folder: mirrored, then rebuilt
+    try:
+        assert not b.last_report.reused and b.version == old_version + 1
+        assert b.ask(SOLAR_Q).answered and b.info().documents == 6
+        assert (await b.store.load_corpus()).code == "new analysis rules"
+    finally:
+        await b.close()
+
+
+async def test_replicas_starting_together_on_an_empty_store_build_it_once_and_serve_it(store_url, folders, tmp_path):
+    key = tmp_path / "id.key"
+    engines = await asyncio.gather(*(Engine.open(store_url, f, key_file=key) for f in folders))
+    try:
+        assert [e.info().documents for e in engines] == [5, 5]
+        assert engines[0].version == engines[1].version == 1
+    finally:
+        for e in engines:
+            await e.close()
+
+
+async def test_a_version_that_cannot_be_served_is_not_loaded_again_and_again(replicas, monkeypatch):
+    from retrieval import engine as engine_module
+
+    a, b = replicas
+    await a.add_file("solar.txt", SOLAR.encode(), max_bytes=100_000)
+    loads = []
+
+    async def damaged(stored):
+        loads.append(stored.version)
+        raise engine_module.StoreError("the index stored in the database is damaged")
+
+    monkeypatch.setattr(engine_module, "_reuse", damaged)
+    with pytest.raises(engine_module.StoreError):
+        await b.refresh()
+    assert not await b.refresh() and not await b.refresh()
+    assert loads == [a.version] and not b.ask(SOLAR_Q).answered  # still the previous corpus, loaded once
+
+
+async def test_a_change_whose_save_fails_on_a_shared_store_is_undone(postgres_url, tmp_path, monkeypatch):
+    """Replicas must serve one corpus: a change that cannot be saved is not served from memory here."""
+    folder = tmp_path / "c"
+    shutil.copytree(SEEDS, folder)
+    engine = await Engine.open(postgres_url, folder, key_file=tmp_path / "id.key")
+    try:
+        async def unreachable(*args, **kwargs):
+            raise OSError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(engine.store, "save_corpus", unreachable)
+        with pytest.raises(ReloadError, match="could not be written"):
+            await engine.add_file("solar.txt", SOLAR.encode(), max_bytes=100_000)
+        assert not (folder / "solar.txt").exists() and not engine.ask(SOLAR_Q).answered
+    finally:
+        await engine.close()

@@ -331,3 +331,26 @@ async def test_an_unreachable_postgresql_is_said_at_once_without_its_password(tm
         await Store.open(url, key_file=tmp_path / "id.key")
     message = str(caught.value)
     assert "SANAD_DATABASE_URL" in message and "No such file" in message and "s3cret" not in message
+
+
+async def test_a_save_from_an_older_version_than_the_stored_one_saves_nothing(store_url, tmp_path):
+    """Two changes that both started from version 1 (a lock lost with its connection): the second is refused."""
+    from retrieval.store import VersionConflict
+    docs = load_corpus(SEEDS).documents
+    store = await _open(store_url, tmp_path)
+    try:
+        await store.save_corpus("fp", "/c", docs, b"b", b"t", expected_version=0)
+        await store.save_corpus("fp-a", "/c", docs[:2], b"b", b"t", expected_version=1)
+        with pytest.raises(VersionConflict):
+            await store.save_corpus("fp-b", "/c", docs[:3], b"b", b"t", expected_version=1)
+        stored = await store.load_corpus()
+        assert (stored.version, stored.fingerprint, len(stored.documents)) == (2, "fp-a", 2)
+    finally:
+        await store.close()
+
+
+async def test_stores_opened_together_on_a_new_database_make_the_schema_once(store_url, tmp_path):
+    import asyncio
+    stores = await asyncio.gather(*(_open(store_url, tmp_path) for _ in range(3)))
+    for store in stores:
+        await store.close()

@@ -93,6 +93,15 @@ class _Statements:
     async def set_schema_version(self, version: int) -> None:
         await self._conn.execute("UPDATE schema_version SET version = %s", (version,))
 
+    async def lock_schema(self) -> None:
+        """Replicas starting together on a new database: one makes the schema, the others wait, then find it."""
+        await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key("schema"),))
+        await _ensure_version_table(self._conn)
+
+    async def schema_version(self) -> int:
+        row = await (await self._conn.execute("SELECT version FROM schema_version")).fetchone()
+        return row[0] if row else 0
+
 
 class PostgresDatabase:
     """A PostgreSQL database; open with `await PostgresDatabase.open(url)`."""
@@ -120,25 +129,13 @@ class PostgresDatabase:
             if isinstance(e, PoolTimeout):
                 raise _unreachable(url) from None
             raise
-        database = cls(url, pool)
-        try:
-            await database._ensure_version_table()
-        except BaseException:
-            await database.close()
-            raise
-        return database
+        return cls(url, pool)
 
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
         await self._pool.close()
-
-    async def _ensure_version_table(self) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            await conn.execute("INSERT INTO schema_version (version) SELECT 0 "
-                               "WHERE NOT EXISTS (SELECT 1 FROM schema_version)")
 
     async def fetchone(self, sql: str, args: Sequence[Any] = ()) -> tuple | None:
         async with self._pool.connection() as conn:
@@ -211,6 +208,10 @@ class PostgresDatabase:
         return count
 
     async def schema_version(self) -> int:
+        """0 for a new database (no version table yet); the table is made under the schema lock."""
+        row = await self.fetchone("SELECT to_regclass('schema_version') IS NOT NULL")
+        if not row[0]:
+            return 0
         (version,) = await self.fetchone("SELECT version FROM schema_version")
         return version
 
@@ -221,6 +222,11 @@ class PostgresDatabase:
 
     async def check_integrity(self) -> None:
         """The server checks its own pages."""
+
+
+async def _ensure_version_table(conn: psycopg.AsyncConnection) -> None:
+    await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    await conn.execute("INSERT INTO schema_version (version) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)")
 
 
 def _unreachable(url: str) -> Exception:

@@ -57,6 +57,13 @@ class _Statements:
     async def set_schema_version(self, version: int) -> None:
         await self._db.execute(f"PRAGMA user_version = {int(version)}")
 
+    async def lock_schema(self) -> None:
+        """Nothing more: a write transaction (BEGIN IMMEDIATE) already excludes every other writer."""
+
+    async def schema_version(self) -> int:
+        (version,) = await self.fetchone("PRAGMA user_version")
+        return version
+
 
 def split_script(sql: str) -> list[str]:
     """The complete statements of a script, in order (SQLite's own test of where a statement ends)."""
@@ -189,10 +196,6 @@ class SqliteDatabase(_Statements):
         if busy:
             log.warning("deleted rows remain in %s-wal until the next checkpoint: a reader was busy", self.path.name)
         return count
-
-    async def schema_version(self) -> int:
-        (version,) = await self.fetchone("PRAGMA user_version")
-        return version
 
     async def table_names(self) -> set[str]:
         return {r[0] for r in await self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
