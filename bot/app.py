@@ -357,7 +357,8 @@ async def _serve_webhook(
         await server.start(settings.webhook_listen, port)
         log.info("webhook server on %s:%s, health check at %s", settings.webhook_listen, server.port, HEALTH_PATH)
         if set_webhook:
-            await register_webhook(application.bot, webhook_url, secret, ALLOWED_UPDATES)
+            await register_webhook(application.bot, webhook_url, secret, ALLOWED_UPDATES,
+                                   registry=application.bot_data.state.engine.store)
         else:
             log.info("leaving the webhook registration to the other replicas (--no-set-webhook)")
         await stop.wait()

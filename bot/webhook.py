@@ -16,10 +16,11 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import tornado.httpserver
@@ -96,7 +97,9 @@ class WebhookServer:
     async def start(self, listen: str, port: int) -> None:
         """Listen on listen:port; an OSError that names the address when it cannot."""
         app = tornado.web.Application(
-            [(self._path, _UpdateHandler, {"server": self}), (HEALTH_PATH, _HealthHandler, {"server": self})],
+            # tornado reads a route as a regular expression: the path is matched as written, ( ) + included
+            [(re.escape(self._path), _UpdateHandler, {"server": self}),
+             (HEALTH_PATH, _HealthHandler, {"server": self})],
             log_function=lambda handler: None,  # a line per update is noise; refusals are logged below
         )
         try:
@@ -196,6 +199,17 @@ class _HealthHandler(tornado.web.RequestHandler):
 # The registration
 
 
+WEBHOOK_NOTE = "webhook"  # the store's note of how the webhook was last registered (a digest, not the secret)
+
+
+class NoteKeeper(Protocol):
+    """Where replicas share small notes: the store (retrieval.Store.get_note / set_note)."""
+
+    async def get_note(self, name: str) -> str | None: ...
+
+    async def set_note(self, name: str, value: str) -> None: ...
+
+
 async def pause() -> None:
     """Wait a random moment before the second look at the registration (a test replaces it)."""
     await asyncio.sleep(random.uniform(0.0, JITTER_SECONDS))
@@ -211,18 +225,37 @@ def _registered(info: WebhookInfo, url: str, allowed_updates: Sequence[str]) -> 
     return not (refused and recent)
 
 
-async def register_webhook(bot: Bot, url: str, secret: str, allowed_updates: Sequence[str]) -> bool:
+async def register_webhook(bot: Bot, url: str, secret: str, allowed_updates: Sequence[str],
+                           registry: NoteKeeper | None = None) -> bool:
     """Set the webhook unless it is already registered as we would set it; returns whether this replica
     set it. Replicas starting together may all see it unset: each waits a random moment and looks again,
-    so one sets it and the others find it set (were two to set it, both set the same thing)."""
+    so one sets it and the others find it set (were two to set it, both set the same thing).
+
+    Telegram never shows the registered secret, so `registry` (the store the replicas share) keeps a digest
+    of the URL, secret and update kinds last registered: a registration made with another secret (an older
+    Sanad's random one, a changed SANAD_WEBHOOK_SECRET or token) is replaced at the first start."""
     replica = f"{socket.gethostname()} pid {os.getpid()}"
-    if _registered(await bot.get_webhook_info(), url, allowed_updates):
+    mark = hashlib.sha256(f"{url}\0{secret}\0{','.join(sorted(allowed_updates))}".encode()).hexdigest()[:32]
+
+    async def registered() -> bool:
+        if not _registered(await bot.get_webhook_info(), url, allowed_updates):
+            return False
+        return registry is None or await registry.get_note(WEBHOOK_NOTE) == mark
+
+    if await registered():
         log.info("the webhook is already registered at %s; this replica (%s) leaves it as it is", url, replica)
         return False
     await pause()
-    if _registered(await bot.get_webhook_info(), url, allowed_updates):
+    if await registered():
         log.info("another replica registered the webhook at %s meanwhile; this replica (%s) leaves it", url, replica)
         return False
-    await bot.set_webhook(url, secret_token=secret, allowed_updates=list(allowed_updates))
+    if registry is not None:  # noted first: a replica looking meanwhile finds it being set, as it will be
+        await registry.set_note(WEBHOOK_NOTE, mark)
+    try:
+        await bot.set_webhook(url, secret_token=secret, allowed_updates=list(allowed_updates))
+    except BaseException:
+        if registry is not None:
+            await registry.set_note(WEBHOOK_NOTE, "")
+        raise
     log.info("this replica (%s) set the webhook to %s", replica, url)
     return True

@@ -71,8 +71,13 @@ def plan(folder: Path, stored: Iterable[StoredFile]) -> Plan:
 
 
 def apply(folder: Path, plan_: Plan, data: dict[str, bytes]) -> None:
-    """Carry out a plan: `data` holds the bytes of every file to write, by name."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
+    """Carry out a plan: `data` holds the bytes of every file to write, by name. A stored name that would
+    lead outside the folder is refused (ValueError), whatever wrote it into the database."""
+    root = folder.resolve()
+    for f in plan_.write + plan_.touch:
+        if Path(f.name).is_absolute() or not (root / f.name).resolve().is_relative_to(root):
+            raise ValueError(f"a stored corpus file name leads outside the corpus folder: {f.name!r}")
+    stamp = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}-{os.getpid()}"
     for path in plan_.aside:
         target = folder / ASIDE / stamp / path.relative_to(folder)
         target.parent.mkdir(parents=True, exist_ok=True)

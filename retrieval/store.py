@@ -383,6 +383,15 @@ class Store:
             [("DELETE FROM feedback WHERE question_id IN (SELECT id FROM questions WHERE ts < ?)", (cutoff,)),
              ("DELETE FROM questions WHERE ts < ?", (cutoff,))])
 
+    async def get_note(self, name: str) -> str | None:
+        """A small value other processes of this database share (e.g. how the webhook was registered)."""
+        row = await self._db.fetchone("SELECT value FROM meta WHERE key = ?", (f"note:{name}",))
+        return row[0] if row else None
+
+    async def set_note(self, name: str, value: str) -> None:
+        await self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                               "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (f"note:{name}", value))
+
     def try_lock(self, name: str):
         """A lock named `name` across every process using this database (see Database.try_lock)."""
         return self._db.try_lock(name)

@@ -94,26 +94,49 @@ class VectorCache:
 
 class PostgresVectorCache(VectorCache):
     """The `sentence_vectors` table of a PostgreSQL database (psycopg, synchronous), shared by replicas:
-    a sentence one replica embedded is never embedded again by another."""
+    a sentence one replica embedded is never embedded again by another. A connection the server dropped
+    (a restart) is opened again once per call, so meaning search outlives the restart."""
 
     def __init__(self, url: str):
-        import psycopg
         self.path = Path("postgres")
-        self._db = psycopg.connect(url, autocommit=True)
-        self._db.execute("CREATE TABLE IF NOT EXISTS sentence_vectors (key BYTEA PRIMARY KEY, vector BYTEA NOT NULL)")
+        self._url = url
+        self._db = self._connect()
+        with self._db.transaction():  # replicas starting together: one makes the table
+            self._db.execute("SELECT pg_advisory_xact_lock(hashtext('sanad:sentence_vectors'))")
+            self._db.execute("CREATE TABLE IF NOT EXISTS sentence_vectors (key BYTEA PRIMARY KEY, vector BYTEA NOT NULL)")
+
+    def _connect(self):
+        import psycopg
+        return psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+
+    def _again(self, action):
+        import psycopg
+        try:
+            return action()
+        except psycopg.OperationalError:
+            if not self._db.closed:
+                raise
+            self._db = self._connect()
+            return action()
 
     def _select(self, keys: list[bytes], columns: str) -> list[tuple]:
-        rows: list[tuple] = []
-        for i in range(0, len(keys), _LOOKUP):
-            cur = self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE key = ANY(%s)", (keys[i:i + _LOOKUP],))
-            rows += [tuple(bytes(v) for v in row) for row in cur]
-        return rows
+        def select() -> list[tuple]:
+            rows: list[tuple] = []
+            for i in range(0, len(keys), _LOOKUP):
+                cur = self._db.execute(f"SELECT {columns} FROM sentence_vectors WHERE key = ANY(%s)",
+                                       (keys[i:i + _LOOKUP],))
+                rows += [tuple(bytes(v) for v in row) for row in cur]
+            return rows
+        return self._again(select)
 
     def put(self, items: list[tuple[bytes, np.ndarray]]) -> None:
-        with self._db.transaction(), self._db.cursor() as cur:
-            cur.executemany("INSERT INTO sentence_vectors (key, vector) VALUES (%s, %s) ON CONFLICT (key) "
-                            "DO UPDATE SET vector = excluded.vector",
-                            [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items])
+        rows = [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items]
+
+        def put() -> None:
+            with self._db.transaction(), self._db.cursor() as cur:
+                cur.executemany("INSERT INTO sentence_vectors (key, vector) VALUES (%s, %s) ON CONFLICT (key) "
+                                "DO UPDATE SET vector = excluded.vector", rows)
+        self._again(put)
 
 
 def open_cache(database: str | Path) -> VectorCache:

@@ -49,6 +49,7 @@ class FakeStats:
 
 class FakeStore:
     def __init__(self) -> None:
+        self.notes: dict[str, str] = {}
         self.questions: dict[int, dict[str, Any]] = {}
         self.feedback: dict[tuple[int, str], int] = {}
         self.settings: dict[tuple[int, str], str] = {}
@@ -93,6 +94,12 @@ class FakeStore:
 
     def pseudonym(self, kind: str, value: int | str) -> str:
         return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:32]
+
+    async def get_note(self, name: str) -> str | None:
+        return self.notes.get(name)
+
+    async def set_note(self, name: str, value: str) -> None:
+        self.notes[name] = value
 
 
 DOC = DocInfo(id="d1", file="d1.txt", title="كوريا", source="AP", date="2024-11-22", url="https://example.org/x")

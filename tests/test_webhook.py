@@ -279,7 +279,7 @@ async def replicas(botapi_server_strict: BotAPIServer, tmp_path: Path, corpus_di
 
     async def prepare(url: str | None = None, port: int | None = None) -> tuple[Application, Engine, str, int]:
         port = port or closed_port()
-        settings = Settings(token=api.token, api_url=api.url, db_path=tmp_path / f"r{len(started)}-{port}.sqlite3",
+        settings = Settings(token=api.token, api_url=api.url, db_path=tmp_path / "shared.sqlite3",
                             corpus_dir=corpus_dir, retention_days=0, webhook_listen="127.0.0.1")
         configure_logging(settings)
         engine = await Engine.open(settings.db_path, settings.corpus_dir, vectors="off")
@@ -468,3 +468,38 @@ async def test_a_port_in_use_is_named(botapi_server, engine):  # noqa: F811
         port = busy.getsockname()[1]
         with pytest.raises(OSError, match=f"cannot listen for the webhook on 127.0.0.1:{port}"):
             await server.start("127.0.0.1", port)
+
+
+async def test_a_webhook_path_with_pattern_characters_is_matched_as_written(botapi_server):  # noqa: F811
+    api = botapi_server
+    app = build_application(Settings(token=api.token, api_url=api.url), FakeEngine())
+    server = WebhookServer(app, path="/sanad(1)+x", secret="s")
+    await app.initialize()
+    await app.start()
+    await server.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient() as client:
+            response = await client.post(f"http://127.0.0.1:{server.port}/sanad(1)+x", json={"update_id": 1},
+                                         headers={SECRET_HEADER: "s"})
+        assert response.status_code == 200
+    finally:
+        server.begin_shutdown()
+        await app.stop()
+        await server.stop()
+        await app.shutdown()
+
+
+async def test_a_registration_made_with_another_secret_is_replaced_once_at_the_first_start(  # noqa: F811
+        botapi_server_strict, monkeypatch):
+    """An older Sanad registered the webhook with a random secret: same URL and update kinds, and Telegram
+    shows no secret. The store's note says it was not ours: the first replica sets it, the next leaves it."""
+    from test_handlers import FakeStore
+    api = botapi_server_strict
+    monkeypatch.setattr(webhook, "pause", _second_waits_for_the_first(api, []))
+    url, secret, shared = "http://127.0.0.1:1/hook", derive_secret(api.token), FakeStore()
+    async with Bot(api.token, base_url=api.base_url) as bot:
+        await bot.set_webhook(url, secret_token="an-old-random-secret", allowed_updates=ALLOWED)
+        assert await register_webhook(bot, url, secret, ALLOWED, registry=shared) is True
+        assert api.webhook["secret_token"] == secret
+        assert await register_webhook(bot, url, secret, ALLOWED, registry=shared) is False  # the next replica
+    assert len(api.calls_to("setWebhook")) == 2  # the old registration, and ours once

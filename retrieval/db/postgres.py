@@ -120,8 +120,11 @@ class PostgresDatabase:
         own words (the pool would retry quietly until its timeout); then open the pool."""
         probe = await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_SECONDS)
         await probe.close()
+        # check: a connection the server dropped (a restart, a failover) is replaced before use, so no answer's
+        # question-log write or setting read meets it
         pool = AsyncConnectionPool(url, min_size=1, max_size=POOL_SIZE if serving else 2, open=False,
-                                   kwargs={"autocommit": True}, timeout=CONNECT_SECONDS, name="sanad")
+                                   kwargs={"autocommit": True}, timeout=CONNECT_SECONDS, name="sanad",
+                                   check=AsyncConnectionPool.check_connection)
         try:
             await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except BaseException as e:
@@ -185,7 +188,8 @@ class PostgresDatabase:
         again, and the caller's poll after the timeout covers what was announced meanwhile."""
         try:
             if self._listener is None or self._listener.closed:
-                self._listener = await psycopg.AsyncConnection.connect(self.target, autocommit=True)
+                self._listener = await psycopg.AsyncConnection.connect(self.target, autocommit=True,
+                                                                       connect_timeout=CONNECT_SECONDS)
                 await self._listener.execute(f"LISTEN {CHANGES_CHANNEL}")
             async for _ in self._listener.notifies(timeout=timeout, stop_after=1):
                 pass
@@ -204,7 +208,7 @@ class PostgresDatabase:
             for sql, args in statements:
                 count = await tx.execute(sql, args)
         async with self._pool.connection() as conn:  # (VACUUM cannot run inside a transaction)
-            await conn.execute("VACUUM feedback, questions")
+            await conn.execute("VACUUM feedback, questions")  # frees the dead rows' space for reuse
         return count
 
     async def schema_version(self) -> int:

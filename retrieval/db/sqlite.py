@@ -159,7 +159,8 @@ class SqliteDatabase(_Statements):
             return
         lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
         try:
-            fd = await asyncio.to_thread(os.open, lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            # readable by all: `sanad add` run by another user of the database can still take the lock
+            fd = await asyncio.to_thread(os.open, lock_path, os.O_RDONLY | os.O_CREAT, 0o644)
         except OSError as e:  # a folder this user cannot write: no other process of it can share the lock either
             log.warning("cannot use the lock file %s (%s); going on without a lock across processes", lock_path, e)
             yield True
@@ -182,17 +183,25 @@ class SqliteDatabase(_Statements):
 
     async def erase(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> int:
         """Deleted content is overwritten (secure_delete) and the write-ahead log, which still holds the old
-        pages, is checkpointed into the database and truncated."""
+        pages, is checkpointed into the database and truncated; all under the write lock, so no other write
+        transaction on this connection runs with secure_delete on or stands in the checkpoint's way."""
         db = self._db
-        await db.execute("PRAGMA secure_delete = ON")  # only here: zeroing every reload's old index would cost
-        try:
-            async with self.write():
-                count = 0
-                for sql, args in statements:
-                    count = await self.execute(sql, args)
-        finally:
-            await db.execute("PRAGMA secure_delete = OFF")
-        busy, _, _ = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        async with self._write_lock:
+            await db.execute("PRAGMA secure_delete = ON")  # only here: zeroing every reload's old index would cost
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    count = 0
+                    for sql, args in statements:
+                        count = (await db.execute(sql, args)).rowcount
+                    await db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        await db.execute("ROLLBACK")
+                    raise
+            finally:
+                await db.execute("PRAGMA secure_delete = OFF")
+            busy, _, _ = await self.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
         if busy:
             log.warning("deleted rows remain in %s-wal until the next checkpoint: a reader was busy", self.path.name)
         return count
