@@ -579,9 +579,11 @@ class Bench:
             cpu[self.lb.name] = (sum(cpu_seconds(p) for p in lb_pids) - lb0) / elapsed * 100
         cpu["bench"] = (sum(os.times()[:2]) - me0) / elapsed * 100
         by = Counter(d.accepted_by for d, _ in items)
+        replica_cpu = sum(cpu_seconds(p) - cpu0[k] for k, p in pids.items())
         return {"label": label, "n": n, "answered": len(answered), "elapsed": elapsed, "wall": wall,
                 "qps": len(answered) / elapsed if elapsed > 0 else 0.0, "p50": pct(latencies, 0.5),
                 "p95": pct(latencies, 0.95), "cpu": cpu, "by": by,
+                "cpu_ms": replica_cpu / max(1, len(answered)) * 1000,
                 "twice": sum(1 for _, t in answered if len(t) > 1),
                 "redelivered": sum(1 for d, _ in items if d.attempts > 1)}
 
@@ -602,7 +604,8 @@ class Bench:
             print(f"  {res['label']:<10} {res['answered']}/{res['n']} answered in {res['elapsed']:.1f} s: "
                   f"{res['qps']:.1f} questions/s; latency p50 {res['p50']:.2f} s, p95 {res['p95']:.2f} s; "
                   f"answered twice {res['twice']}, redelivered {res['redelivered']}")
-            print(f"             accepted by port {split}; CPU {cpu}")
+            print(f"             accepted by port {split}; CPU {cpu}; "
+                  f"replica CPU time per question {res['cpu_ms']:.0f} ms")
             self.rows.append((f"questions/s, {res['label']}", f"{res['qps']:.1f} ({res['answered']}/{res['n']} "
                               f"answered, p50 {res['p50']:.2f} s, p95 {res['p95']:.2f} s)"))
 
