@@ -731,17 +731,24 @@ class Bench:
               f"needed a redelivery by Telegram; {len(accepted_dead_after)} accepted by {victim.name} after the signal")
         passed_on = sum(1 for d, _ in items for _, end, up, _ in d.tried
                         if dead in up and end >= killed_at and up.count(",") >= 1)
+        first = tries_dead[:1]
+        for t in tries_dead[1:]:
+            if t - first[-1] >= 1.0:
+                break
+            first.append(t)
+        stopped = (first[-1] - killed_at) if first else 0.0  # the end of the tries right after the signal
+        later = [f"+{t - killed_at:.1f} s" for t in tries_dead[len(first):]]
         if tries_dead:
             print(f"  the balancer tried {victim.name} {len(tries_dead)} times after the signal ({passed_on} of them "
                   f"passed on to {other.name} by the balancer itself): from +{(tries_dead[0] - killed_at) * 1000:.0f} ms "
-                  f"to +{(tries_dead[-1] - killed_at) * 1000:.0f} ms")
+                  f"to +{stopped * 1000:.0f} ms" + (f", then again at {', '.join(later)}" if later else ""))
         else:
             print(f"  the balancer sent nothing to {victim.name} after the signal")
         self.rows.append((f"{label} mid-burst: answered / posted", f"{len(answered)}/{len(items)}"))
         self.rows.append((f"{label} mid-burst: lost, answered twice, redelivered",
                           f"{len(lost)}, {len(twice)}, {len(redelivered)}"))
-        last = f"+{(tries_dead[-1] - killed_at):.1f} s" if tries_dead else "none"
-        self.rows.append((f"{label} mid-burst: balancer's last try on the stopped replica", last))
+        self.rows.append((f"{label} mid-burst: balancer stopped sending to it after",
+                          f"{stopped * 1000:.0f} ms" + (f" (tried again at {', '.join(later)})" if later else "")))
 
     async def restart_victim(self) -> None:
         victim = self.replicas[1]
@@ -770,12 +777,25 @@ class Bench:
             near = [label for t, label in self.signals if 0 <= c.time - t < 1.0]
             why = f" (within 1 s after the {near[0]}: a request the killed process was writing, cut short)" if near else ""
             print(f"  {c!r}{why}")
+        self.report_logs()
         print("\nsummary (" + self.lb.describe() + ")")
         width = max(len(k) for k, _ in self.rows)
         for k, v in self.rows:
             print(f"  {k:<{width}}  {v}")
         for note in self.notes:
             print(f"  NOTE: {note}")
+
+    def report_logs(self) -> None:
+        """What the replicas logged at WARNING and above (each started process appends to its log)."""
+        for r in self.replicas:
+            lines = r.log.read_text(errors="replace").splitlines() if r.log.exists() else []
+            bad = [line for line in lines if " ERROR " in line or " CRITICAL " in line or line.startswith("Traceback")]
+            warned = Counter(line.split(": ", 1)[-1][:140] for line in lines if " WARNING " in line)
+            print(f"{r.name}'s log: {len(bad)} error lines, {sum(warned.values())} warnings")
+            for line in bad[:5]:
+                print(f"  {line[:200]}")
+            for text, count in warned.most_common(5):
+                print(f"  {count} x WARNING {text}")
 
     def server_version(self) -> str:
         import psycopg
