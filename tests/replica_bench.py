@@ -176,8 +176,11 @@ class Nginx:
 
     async def start(self, ports: list[int]) -> None:
         self._write(ports)
+        # its own process group, named in the watchdog's list: nginx's worker outlives a killed master
         self.proc = subprocess.Popen(self._command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     preexec_fn=_die_with_us)
+                                     start_new_session=True)
+        with open(self.prefix.parent / GROUPS, "a") as groups:
+            groups.write(f"{self.proc.pid}\n")
         await wait_port(self.port, 10)
 
     async def set_backends(self, ports: list[int]) -> None:
@@ -196,6 +199,8 @@ class Nginx:
 
     async def stop(self) -> None:
         stop_process(self.proc)
+        with contextlib.suppress(ProcessLookupError, TypeError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # a worker left behind, if any
 
 
 class Proxy:
@@ -316,6 +321,21 @@ async def wait_port(port: int, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listens on port {port} after {timeout} s") from None
             await asyncio.sleep(0.05)
+
+
+GROUPS = "process-groups"  # in the temporary folder: process groups the watchdog kills
+WATCHDOG = """\
+import os, shutil, signal, sys
+from pathlib import Path
+sys.stdin.buffer.read()  # until the benchmark closes it or dies, even by SIGKILL
+folder = Path(sys.argv[1])
+for line in (folder / "process-groups").read_text().split() if (folder / "process-groups").exists() else []:
+    try:
+        os.killpg(int(line), signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, ValueError):
+        pass
+shutil.rmtree(folder, ignore_errors=True)
+"""
 
 
 def stop_process(proc: subprocess.Popen | None, grace: float = 30.0) -> None:
@@ -845,6 +865,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a SIGTERM cleans up like Ctrl-C
     tmp = Path(tempfile.mkdtemp(prefix="sanad-replicabench-"))
+    # should this script be killed outright, the watchdog still stops nginx and removes the folder (the
+    # replicas die with this process, the PostgreSQL cluster has a watchdog of its own)
+    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(tmp)], stdin=subprocess.PIPE,
+                                start_new_session=True)
     try:
         with throwaway_cluster(bindir) as db_url:
             asyncio.run(main_async(args, tmp, db_url))
@@ -852,6 +876,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted; everything started was stopped", file=sys.stderr)
         return 130
     finally:
+        watchdog.stdin.close()
+        watchdog.wait(30)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
