@@ -2123,6 +2123,10 @@ def _parse_multipart(body: bytes, content_type: str) -> dict:
     return out
 
 
+class _Truncated(Exception):
+    """A request body shorter than its Content-Length: the client went away while sending it."""
+
+
 class _Handler(BaseHTTPRequestHandler):
     api: BotAPIServer
     protocol_version = "HTTP/1.1"
@@ -2156,7 +2160,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
             return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client died mid-request: a real server never sees it as a call
+            raise _Truncated()
+        return body
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         try:
@@ -2182,7 +2189,11 @@ class _Handler(BaseHTTPRequestHandler):
         api = self.api
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
-        body = self._read_body() if self.command == "POST" else b""
+        try:
+            body = self._read_body() if self.command == "POST" else b""
+        except _Truncated:
+            self.close_connection = True
+            return
         m = re.fullmatch(r"/file/bot([^/]*)/(.+)", path)
         if m:
             with api._lock:
