@@ -41,3 +41,9 @@ def test_numbers_are_shown_in_arabic_digits_and_unknown_reasons_stay_out():
     assert arabic_reason("file too large (2500000 bytes, limit 2000000)") == \
         "حجم الملف (٢٥٠٠٠٠٠ بايت) يتجاوز الحد المسموح به (٢٠٠٠٠٠٠ بايت)."
     assert arabic_reason("Traceback: secret internals") == _UNKNOWN
+
+
+def test_a_failed_save_on_a_shared_store_never_claims_to_serve_from_memory():
+    shared = arabic_reason("the database could not be written (server closed the connection); nothing was changed")
+    local = arabic_reason("the database could not be written (disk I/O error); the corpus is served from memory only")
+    assert "لم أغيّر شيئًا" in shared and "الذاكرة" not in shared and "الذاكرة" in local

@@ -105,7 +105,7 @@ class SqliteDatabase(_Statements):
         database = cls(db, path)
         try:
             await db.execute("PRAGMA busy_timeout = 5000")
-            await db.execute("PRAGMA journal_mode = WAL")
+            await _wal(db)
             await db.execute("PRAGMA synchronous = NORMAL")
             if serving and str(path) != ":memory:":  # (a second connection to :memory: is another database)
                 database._log = await _connect(path)
@@ -219,6 +219,19 @@ class SqliteDatabase(_Statements):
                 f"database {self.path} is damaged ({problems}). Recover what it holds with "
                 f"`sqlite3 {self.path} .recover | sqlite3 recovered.sqlite3` and point SANAD_DB at the result, or "
                 f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
+
+
+async def _wal(db: aiosqlite.Connection, tries: int = 50) -> None:
+    """Put the file in WAL mode. Two processes opening a new file at once: switching takes a lock that
+    SQLite does not wait for (busy_timeout does not apply), so the loser tries again a moment later."""
+    for attempt in range(tries):
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
