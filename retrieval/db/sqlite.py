@@ -221,15 +221,18 @@ class SqliteDatabase(_Statements):
                 f"move it aside and run `sanad index` to start a new one (its question log would start empty)")
 
 
-async def _wal(db: aiosqlite.Connection, tries: int = 50) -> None:
-    """Put the file in WAL mode. Two processes opening a new file at once: switching takes a lock that
-    SQLite does not wait for (busy_timeout does not apply), so the loser tries again a moment later."""
-    for attempt in range(tries):
+async def _wal(db: aiosqlite.Connection, seconds: float = 5.0) -> None:
+    """Put the file in WAL mode. Two processes opening a new file at once: the switch may fail at once
+    with "locked" (SQLite does not always wait for that lock), so the loser tries again a moment later,
+    for a few seconds; a file locked for longer (another program holding it) is reported as locked."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
         try:
             await db.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or attempt == tries - 1:
+            if "locked" not in str(e) or loop.time() >= deadline:
                 raise
             await asyncio.sleep(0.1)
 
