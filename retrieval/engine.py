@@ -720,8 +720,11 @@ async def _mirror(store: Store, corpus_dir: Path) -> None:
         await asyncio.to_thread(mirror.apply, corpus_dir, plan, data)
     except OSError as e:
         raise ReloadError(f"cannot copy the stored corpus files into {corpus_dir} ({e})") from e
-    log.info("corpus folder %s now mirrors the stored corpus (%d written, %d moved aside to %s)", corpus_dir,
-             len(plan.write), len(plan.aside), mirror.ASIDE)
+    log.info("corpus folder %s now mirrors the stored corpus (%d files written)", corpus_dir, len(plan.write))
+    if plan.aside:  # an operator's unpublished files: said where they went (publish a folder with sanad index)
+        log.warning("moved %d file(s) the shared corpus does not hold out of %s into %s/ (%s); publish a folder "
+                    "with `sanad index`", len(plan.aside), corpus_dir, mirror.ASIDE,
+                    ", ".join(p.name for p in plan.aside[:5]))
 
 
 async def _build_and_save(store: Store, corpus_dir: Path, progress: bool, expected: int | None = None,
