@@ -114,11 +114,6 @@ class Store:
         self.where = db.where  # for messages: the file, or the address without its password
         self.shared = db.dialect == "postgres"  # replicas on other machines may use it too
 
-    @property
-    def path(self) -> Path:
-        """The SQLite file (for a PostgreSQL store, the name of the database, which is no file)."""
-        return Path(self.target) if not self.shared else Path(self.where.rsplit("/", 1)[-1] or "postgres")
-
     @classmethod
     async def open(cls, target: str | Path, *, key: bytes | None = None, key_file: Path | None = None,
                    serving: bool = True) -> "Store":
