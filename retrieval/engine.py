@@ -187,9 +187,9 @@ class Engine:
         index if the corpus folder is unchanged, else build one; then make the sentence vectors as `vectors`
         says (retrieval/meaning.py).
 
-        A shared (PostgreSQL) store whose corpus was built elsewhere is served as it is, and this corpus
-        folder is made its mirror (retrieval/mirror.py): a replica never replaces the corpus other replicas
-        serve just by starting. `rebuild=True` (`sanad index`) publishes this folder instead."""
+        A shared (PostgreSQL) store's corpus is served as it is, and this corpus folder is made its mirror
+        (retrieval/mirror.py): a replica never replaces the corpus other replicas serve just by starting.
+        `rebuild=True` (`sanad index`) publishes this folder instead."""
         engine = await cls._open(database, corpus_dir, rebuild=rebuild, progress=progress, key_file=key_file)
         try:
             engine.meaning = await Meaning.open(engine.store.target, vectors)
@@ -293,8 +293,7 @@ class Engine:
         while True:
             await self.store.wait_for_change(poll)
             try:
-                if await self.refresh():
-                    log.info("now serving corpus version %s, saved by another process", self.version)
+                await self.refresh()
             except Exception as e:  # noqa: BLE001 - the next version is tried; this one is not loaded again
                 log.warning("could not serve corpus version %s saved by another process: %s", self._unservable,
                             getattr(e, "reason", e))
@@ -316,6 +315,7 @@ class Engine:
                 snapshot, report = await _reuse(stored)
                 self.version = stored.version
                 await self._swap(snapshot, report)
+            log.info("now serving corpus version %s, saved by another process (%s)", stored.version, stored.built_by)
         except Exception:
             self._unservable = version
             raise
@@ -686,22 +686,29 @@ async def _open_replica(store: Store, corpus_dir: Path, progress: bool) -> tuple
     here (from the mirrored files, under the lock) only when this code indexes differently or it cannot be
     read; an empty store gets this folder's corpus, once, whichever replica starts first."""
     stored = await store.load_corpus()
-    if stored is not None:
-        await _mirror(store, corpus_dir)
-        if stored.code == indexing_code():
-            try:
-                return (*await _reuse(stored), stored.version)
-            except StoreError as e:
-                log.warning("%s; rebuilding it from the stored files", e)
+    if stored is not None and (served := await _serve_mirrored(store, corpus_dir, stored)):
+        return served
     async with _waiting_lock(store):
         again = await store.load_corpus()  # another replica may have built it while this one waited
-        if again is not None and (stored is None or again.version != stored.version) and again.code == indexing_code():
-            await _mirror(store, corpus_dir)
-            return (*await _reuse(again), again.version)
-        if again is not None:
-            await _mirror(store, corpus_dir)
-            log.info("rebuilding the stored corpus (version %s) with this Sanad's indexing code", again.version)
+        if again is not None and (stored is None or again.version != stored.version) \
+                and (served := await _serve_mirrored(store, corpus_dir, again)):
+            return served
         return await _build_and_save(store, corpus_dir, progress, again.version if again else 0)
+
+
+async def _serve_mirrored(store: Store, corpus_dir: Path,
+                          stored: StoredCorpus) -> tuple[Snapshot, BuildReport, int] | None:
+    """Mirror the stored corpus into the folder and serve its index; None when the index must be rebuilt
+    (made by other indexing code, or damaged), from the files now mirrored."""
+    await _mirror(store, corpus_dir)
+    if stored.code != indexing_code():
+        log.info("the stored corpus (version %s) was indexed by another Sanad: rebuilding it", stored.version)
+        return None
+    try:
+        return (*await _reuse(stored), stored.version)
+    except StoreError as e:
+        log.warning("%s; rebuilding it from the stored files", e)
+        return None
 
 
 async def _mirror(store: Store, corpus_dir: Path) -> None:

@@ -57,15 +57,17 @@ class Plan:
 
 
 def plan(folder: Path, stored: Iterable[StoredFile]) -> Plan:
-    """Compare the folder with the stored files (hashing the local ones)."""
+    """Compare the folder with the stored files (hashing only the local ones whose time differs)."""
     stored = {f.name: f for f in stored}
     local = {p.relative_to(folder).as_posix(): p for p in _names(folder)}
     write, touch = [], []
     for name, f in stored.items():
         path = local.get(name)
+        if path is not None and path.stat().st_mtime_ns == f.mtime_ns:
+            continue  # mirrored files carry the stored time: an unchanged one is not read and hashed again
         if path is None or _sha256(path) != f.sha256:
             write.append(f)
-        elif path.stat().st_mtime_ns != f.mtime_ns:
+        else:
             touch.append(f)
     return Plan(write, [p for name, p in local.items() if name not in stored], touch)
 

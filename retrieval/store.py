@@ -122,14 +122,7 @@ class Store:
         retrieval.pseudonym). Replicas must share the key: a database written under another key is refused.
         `serving=False` is for a process that only builds (the rebuild child): no integrity scan, which
         reads every page and its parent has made, and no question-log lane, which it never uses."""
-        url = is_url(target)
-        if not url:
-            try:
-                if str(target) != ":memory:":
-                    Path(target).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise StoreError(explain(e, str(target))) from e
-        try:
+        try:  # (the SQLite backend makes the file's folder; an OSError there is explained below)
             db = await open_database(target, serving=serving)
         except StoreError:
             raise

@@ -98,7 +98,6 @@ class PostgresVectorCache(VectorCache):
     (a restart) is opened again once per call, so meaning search outlives the restart."""
 
     def __init__(self, url: str):
-        self.path = Path("postgres")
         self._url = url
         self._db = self._connect()
         with self._db.transaction():  # replicas starting together: one makes the table
